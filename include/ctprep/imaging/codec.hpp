@@ -1,0 +1,37 @@
+// 8-bit images in memory and their PNG/JPEG encodings. PNG bytes are deterministic for
+// the same pixels and settings (no timestamps or text chunks).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ctprep/core/error.hpp"
+
+namespace ctprep::imaging {
+
+struct image_u8 {
+  int width = 0;
+  int height = 0;
+  int channels = 1;                  // 1 gray, 3 RGB (in R, G, B order)
+  std::vector<std::uint8_t> pixels;  // row-major, interleaved channels
+  [[nodiscard]] std::uint8_t* row(int y) {
+    return pixels.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(width * channels);
+  }
+  [[nodiscard]] const std::uint8_t* row(int y) const {
+    return pixels.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(width * channels);
+  }
+};
+
+[[nodiscard]] image_u8 make_image(int width, int height, int channels, std::uint8_t fill = 0);
+
+// compression 0..9 (zlib level); 1 is fast with small files for CT slices.
+[[nodiscard]] core::result<std::string> encode_png(const image_u8& image, int compression = 1);
+[[nodiscard]] core::result<std::string> encode_jpeg(const image_u8& image, int quality = 95);
+
+// Decodes a whole PNG or JPEG (every pixel, so a truncated file fails); gray stays
+// gray, colour comes back RGB. `origin` names the file in errors.
+[[nodiscard]] core::result<image_u8> decode_image(std::string_view bytes, std::string_view origin);
+
+}  // namespace ctprep::imaging

@@ -1,0 +1,91 @@
+#include "ctprep/imaging/codec.hpp"
+#include <cstring>
+
+#include <fmt/format.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace ctprep::imaging {
+namespace {
+
+// A cv::Mat header over our pixels, BGR order for colour as OpenCV expects.
+cv::Mat to_mat(const image_u8& image) {
+  cv::Mat view(image.height, image.width, CV_8UC(image.channels),
+               const_cast<std::uint8_t*>(image.pixels.data()));
+  if (image.channels != 3) return view;
+  cv::Mat bgr;
+  cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
+  return bgr;
+}
+
+core::result<std::string> encode(const image_u8& image, const char* ext, std::vector<int> params) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) *
+                                 static_cast<std::size_t>(image.channels)) {
+    return core::fail(core::error_code::bad_argument,
+                      fmt::format("cannot encode a {}x{}x{} image holding {} bytes", image.width,
+                                  image.height, image.channels, image.pixels.size()));
+  }
+  std::vector<std::uint8_t> buffer;
+  try {
+    if (!cv::imencode(ext, to_mat(image), buffer, params)) {
+      return core::fail(core::error_code::internal, fmt::format("{} encoder failed", ext));
+    }
+  } catch (const cv::Exception& e) {
+    return core::fail(core::error_code::internal, fmt::format("{} encoder failed: {}", ext, e.what()));
+  }
+  return std::string(buffer.begin(), buffer.end());
+}
+
+}  // namespace
+
+image_u8 make_image(int width, int height, int channels, std::uint8_t fill) {
+  image_u8 image{width, height, channels, {}};
+  image.pixels.assign(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) *
+                          static_cast<std::size_t>(channels),
+                      fill);
+  return image;
+}
+
+core::result<std::string> encode_png(const image_u8& image, int compression) {
+  return encode(image, ".png", {cv::IMWRITE_PNG_COMPRESSION, compression});
+}
+
+core::result<std::string> encode_jpeg(const image_u8& image, int quality) {
+  return encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality});
+}
+
+core::result<image_u8> decode_image(std::string_view bytes, std::string_view origin) {
+  cv::Mat decoded;
+  try {
+    const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
+                      const_cast<char*>(bytes.data()));
+    decoded = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    return core::fail(core::error_code::bad_image, fmt::format("'{}': {}", origin, e.what()));
+  }
+  if (decoded.empty()) {
+    return core::fail(core::error_code::bad_image,
+                      fmt::format("'{}' cannot be decoded (truncated or not an image)", origin));
+  }
+  if (decoded.depth() != CV_8U) {
+    cv::Mat eight;
+    decoded.convertTo(eight, CV_8U, decoded.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+    decoded = eight;
+  }
+  if (decoded.channels() == 4) cv::cvtColor(decoded, decoded, cv::COLOR_BGRA2RGB);
+  else if (decoded.channels() == 3) cv::cvtColor(decoded, decoded, cv::COLOR_BGR2RGB);
+  else if (decoded.channels() == 2) cv::extractChannel(decoded, decoded, 0);
+  image_u8 out{decoded.cols, decoded.rows, decoded.channels(), {}};
+  out.pixels.resize(static_cast<std::size_t>(decoded.total() * decoded.elemSize()));
+  if (decoded.isContinuous()) {
+    std::memcpy(out.pixels.data(), decoded.data, out.pixels.size());
+  } else {
+    const auto row_bytes = static_cast<std::size_t>(decoded.cols) * decoded.elemSize();
+    for (int y = 0; y < decoded.rows; ++y) std::memcpy(out.row(y), decoded.ptr(y), row_bytes);
+  }
+  return out;
+}
+
+}  // namespace ctprep::imaging
