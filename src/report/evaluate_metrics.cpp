@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "ctprep/core/files.hpp"
+#include "ctprep/pipeline/feedback_csv.hpp"
 #include "ctprep/report/evaluate.hpp"
 
 namespace ctprep::report {
@@ -239,126 +240,17 @@ std::string_view feedback_name(feedback_class c) noexcept {
   return "not_in_feedback";
 }
 
-namespace {
-
-// RFC 4180 records: quoted fields with "" escapes, CRLF or LF line ends.
-std::vector<std::vector<std::string>> parse_csv(std::string_view text, bool& unterminated) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false, field_started = false;
-  unterminated = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char ch = text[i];
-    if (quoted) {
-      if (ch == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        field += ch;
-      }
-      continue;
-    }
-    if (ch == '"' && !field_started) {
-      quoted = true;
-      field_started = true;
-    } else if (ch == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-    } else if (ch == '\n' || ch == '\r') {
-      if (ch == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      row.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-      rows.push_back(std::move(row));
-      row.clear();
-    } else {
-      field += ch;
-      if (ch != ' ' && ch != '\t') field_started = true;
-    }
-  }
-  if (quoted) unterminated = true;
-  if (field_started || !field.empty() || !row.empty()) {
-    row.push_back(std::move(field));
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
-}  // namespace
-
-core::result<std::map<core::slice_id, feedback_class>> parse_feedback_classes(
-    std::string_view csv, std::string_view origin) {
-  if (csv.starts_with("\xEF\xBB\xBF")) csv.remove_prefix(3);
-  bool unterminated = false;
-  const auto rows = parse_csv(csv, unterminated);
-  if (unterminated) {
-    return core::fail(core::error_code::bad_csv,
-                      fmt::format("'{}': a quoted field is not closed", origin));
-  }
-  if (rows.empty()) {
-    return core::fail(core::error_code::bad_csv, fmt::format("'{}' has no header row", origin));
-  }
-  const auto column = [&](std::string_view name) -> std::ptrdiff_t {
-    for (std::size_t i = 0; i < rows[0].size(); ++i) {
-      if (trim(rows[0][i]) == name) return static_cast<std::ptrdiff_t>(i);
-    }
-    return -1;
-  };
-  const std::ptrdiff_t pid = column("patient_id"), inst = column("instance_no"),
-                       cls = column("classification_result");
-  for (auto [name, index] : {std::pair{"patient_id", pid}, std::pair{"instance_no", inst},
-                             std::pair{"classification_result", cls}}) {
-    if (index < 0) {
-      return core::fail(core::error_code::bad_csv,
-                        fmt::format("'{}' lacks the column \"{}\"", origin, name));
-    }
-  }
-  std::map<core::slice_id, feedback_class> out;
-  for (std::size_t r = 1; r < rows.size(); ++r) {
-    const auto& row = rows[r];
-    if (row.size() == 1 && trim(row[0]).empty()) continue;  // blank line
-    const auto need = static_cast<std::size_t>(std::max({pid, inst, cls}));
-    if (row.size() <= need) {
-      return core::fail(core::error_code::bad_csv,
-                        fmt::format("'{}' row {} has {} fields, fewer than the header", origin,
-                                    r + 1, row.size()));
-    }
-    const auto result = trim(row[static_cast<std::size_t>(cls)]);
-    feedback_class c;
-    if (result == "False Positive (FP)")
-      c = feedback_class::fp_history;
-    else if (result == "True Negative (TN)")
-      c = feedback_class::tn;
-    else
-      continue;
-    auto p = core::canonical_digits(trim(row[static_cast<std::size_t>(pid)]));
-    auto i = core::canonical_digits(trim(row[static_cast<std::size_t>(inst)]));
-    if (!p || !i) continue;  // not a slice we could match to a file name
-    // Read once: the first row of a key wins, except that FP history outranks TN.
-    auto [it, inserted] = out.emplace(core::slice_id{*p, *i}, c);
-    if (!inserted && c == feedback_class::fp_history) it->second = c;
-  }
-  return out;
-}
-
 core::result<std::map<core::slice_id, feedback_class>> read_feedback_classes(
     const std::filesystem::path& csv_path) {
-  auto text = core::read_file(csv_path);
-  if (!text) return tl::unexpected(text.error());
-  return parse_feedback_classes(*text, csv_path.string());
+  // pipeline's reader: RFC 4180, one entry per slice, FP if any of its rows says FP.
+  auto table = pipeline::read_feedback_csv(csv_path, /*need_url=*/false);
+  if (!table) return tl::unexpected(table.error());
+  std::map<core::slice_id, feedback_class> out;
+  for (const auto& row : table->rows) {
+    out.emplace(row.id, row.cls == pipeline::feedback_class::fp ? feedback_class::fp_history
+                                                                 : feedback_class::tn);
+  }
+  return out;
 }
 
 }  // namespace ctprep::report

@@ -149,12 +149,10 @@ enum class feedback_class { fp_history, tn, not_in_feedback };
 [[nodiscard]] std::string_view feedback_name(feedback_class c) noexcept;
 
 // From a CSV with patient_id, instance_no and classification_result columns (the
-// feedback CSV of SPEC 1): "False Positive (FP)" -> fp_history, "True Negative (TN)" ->
-// tn, other values ignored. RFC 4180, BOM, CRLF; a missing column is bad_csv.
+// feedback CSV of SPEC 1, read by pipeline::read_feedback_csv; image_url not needed):
+// FP rows -> fp_history, TN rows -> tn; a slice listed as both is fp_history.
 [[nodiscard]] core::result<std::map<core::slice_id, feedback_class>> read_feedback_classes(
     const std::filesystem::path& csv_path);
-[[nodiscard]] core::result<std::map<core::slice_id, feedback_class>> parse_feedback_classes(
-    std::string_view csv, std::string_view origin);
 
 struct negative_group {
   std::string name;  // fp_history, tn, not_in_feedback, all
