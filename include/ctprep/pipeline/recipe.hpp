@@ -63,7 +63,4 @@ struct recipe {
 // "sha256:<hex>" of to_yaml(r).
 [[nodiscard]] std::string recipe_digest(const recipe& r);
 
-// SHA-256 of bytes as lower-case hex.
-[[nodiscard]] std::string sha256_hex(std::string_view bytes);
-
 }  // namespace ctprep::pipeline
