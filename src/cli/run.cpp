@@ -83,28 +83,42 @@ core::result<void> apply_config(run_options& o, const CLI::App& app) {
     const auto& value = item.second;
     if (app.count("--" + key) > 0) continue;  // given on the command line
     try {
-      if (key == "data-root") o.data_root = value.as<std::string>();
-      else if (key == "recipe") o.recipe = value.as<std::string>();
-      else if (key == "max-images") o.max_images = value.as<long long>();
-      else if (key == "fp-only") o.fp_only = value.as<bool>();
-      else if (key == "skip-download") o.skip_download = value.as<bool>();
-      else if (key == "skip-augmentation") o.skip_augmentation = value.as<bool>();
-      else if (key == "seed") o.seed = value.as<std::uint64_t>();
-      else if (key == "jobs") o.common.jobs = value.as<unsigned>();
-      else if (key == "quiet") o.common.quiet = value.as<bool>();
-      else if (key == "endpoint-url") o.endpoint_url = value.as<std::string>();
-      else if (key == "env-file") o.env_file = value.as<std::string>();
-      else if (key == "profile") o.profile = value.as<std::string>();
-      else if (key == "region") o.region = value.as<std::string>();
-      else if (key == "no-sign-request") o.no_sign_request = value.as<bool>();
+      if (key == "data-root")
+        o.data_root = value.as<std::string>();
+      else if (key == "recipe")
+        o.recipe = value.as<std::string>();
+      else if (key == "max-images")
+        o.max_images = value.as<long long>();
+      else if (key == "fp-only")
+        o.fp_only = value.as<bool>();
+      else if (key == "skip-download")
+        o.skip_download = value.as<bool>();
+      else if (key == "skip-augmentation")
+        o.skip_augmentation = value.as<bool>();
+      else if (key == "seed")
+        o.seed = value.as<std::uint64_t>();
+      else if (key == "jobs")
+        o.common.jobs = value.as<unsigned>();
+      else if (key == "quiet")
+        o.common.quiet = value.as<bool>();
+      else if (key == "endpoint-url")
+        o.endpoint_url = value.as<std::string>();
+      else if (key == "env-file")
+        o.env_file = value.as<std::string>();
+      else if (key == "profile")
+        o.profile = value.as<std::string>();
+      else if (key == "region")
+        o.region = value.as<std::string>();
+      else if (key == "no-sign-request")
+        o.no_sign_request = value.as<bool>();
       else {
         return core::fail(core::error_code::bad_recipe,
                           fmt::format("'{}': unknown option '{}'", o.config.string(), key));
       }
     } catch (const YAML::Exception&) {
-      return core::fail(core::error_code::bad_recipe,
-                        fmt::format("'{}': option '{}' has a value of the wrong type",
-                                    o.config.string(), key));
+      return core::fail(
+          core::error_code::bad_recipe,
+          fmt::format("'{}': option '{}' has a value of the wrong type", o.config.string(), key));
     }
   }
   return {};
@@ -130,8 +144,8 @@ std::vector<stage> plan_stages(const run_options& o, const layout& l) {
   if (o.common.quiet) annotate.push_back("--quiet");
   stages.push_back({"annotate", {annotate}, {l.pool}});
 
-  std::vector<std::string> prepare = {"prepare", "--data-root", l.root.string(), "--seed",
-                                      std::to_string(o.seed), "--jobs", jobs};
+  std::vector<std::string> prepare = {
+      "prepare", "--data-root", l.root.string(), "--seed", std::to_string(o.seed), "--jobs", jobs};
   if (!o.recipe.empty()) prepare.insert(prepare.end(), {"--recipe", o.recipe.string()});
   if (o.skip_augmentation) prepare.push_back("--skip-augmentation");
   if (o.common.quiet) prepare.push_back("--quiet");
@@ -143,9 +157,11 @@ std::vector<stage> plan_stages(const run_options& o, const layout& l) {
                                        jobs};
   if (o.common.quiet) validate.push_back("--quiet");
   stages.push_back({"validate", {validate}, {l.release}});
-  stages.push_back(
-      {"analyze", {{"analyze", "--dataset-dir", (l.release / "6class_coco").string()}}, {l.release}});
-  const auto six = l.metadata / "v4_dataset_6class.csv", four = l.metadata / "v4_dataset_4class.csv";
+  stages.push_back({"analyze",
+                    {{"analyze", "--dataset-dir", (l.release / "6class_coco").string()}},
+                    {l.release}});
+  const auto six = l.metadata / "v4_dataset_6class.csv",
+             four = l.metadata / "v4_dataset_4class.csv";
   stages.push_back({"export-csv",
                     {{"export-csv", "--dataset-dir", (l.release / "6class_coco").string(),
                       "--output", six.string()},
@@ -166,13 +182,15 @@ std::string joined(const std::vector<std::vector<std::string>>& commands) {
 
 // Stages whose failure still lets the rest run: a partial download (some rows failed,
 // as the seed expects) and a failed validation (the analysis and report still help).
-bool can_continue_after(int code) { return code == exit_partial || code == exit_validation_failed; }
+bool can_continue_after(int code) {
+  return code == exit_partial || code == exit_validation_failed;
+}
 
 int run_workflow(run_options o, const CLI::App& app) {
   if (auto ok = apply_config(o, app); !ok) return report_error("run", ok.error());
   for (const auto& f : o.force) {
-    static const std::vector<std::string> names = {"download", "annotate", "prepare", "validate",
-                                                   "analyze", "export-csv", "all"};
+    static const std::vector<std::string> names = {"download", "annotate",   "prepare", "validate",
+                                                   "analyze",  "export-csv", "all"};
     if (std::find(names.begin(), names.end(), f) == names.end()) {
       return report_error("run", core::error::make(core::error_code::bad_argument,
                                                    fmt::format("--force: no stage named '{}'", f)));
@@ -181,9 +199,9 @@ int run_workflow(run_options o, const CLI::App& app) {
   const layout l(o.data_root);
   std::error_code ec;
   if (!fs::is_directory(l.root, ec)) {
-    return report_error("run", core::error::make(core::error_code::not_found,
-                                                 fmt::format("data root '{}' does not exist",
-                                                             l.root.string())));
+    return report_error(
+        "run", core::error::make(core::error_code::not_found,
+                                 fmt::format("data root '{}' does not exist", l.root.string())));
   }
   const auto state_path = l.state_dir / "run.json";
   auto checkpoints = pipeline::load_checkpoints(state_path);
@@ -232,7 +250,8 @@ int run_workflow(run_options o, const CLI::App& app) {
     if (auto ok = pipeline::save_checkpoints(state_path, *checkpoints); !ok) {
       return report_error("run", ok.error());
     }
-    outcomes.push_back({s.name, code == exit_ok ? "done" : fmt::format("exit {}", code), seconds, code});
+    outcomes.push_back(
+        {s.name, code == exit_ok ? "done" : fmt::format("exit {}", code), seconds, code});
     if (code != exit_ok && first_failure == exit_ok) first_failure = code;
     if (!finished) break;
   }
@@ -248,8 +267,8 @@ int run_workflow(run_options o, const CLI::App& app) {
     auto files = pipeline::hash_tree(l.release, o.common.jobs);
     if (!files) return report_error("run", files.error());
     m.files = std::move(*files);
-    if (auto ok = core::write_file_atomic(l.release / pipeline::manifest_file_name,
-                                          pipeline::to_json(m));
+    if (auto ok =
+            core::write_file_atomic(l.release / pipeline::manifest_file_name, pipeline::to_json(m));
         !ok) {
       return report_error("run", ok.error());
     }

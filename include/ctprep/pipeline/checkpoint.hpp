@@ -32,7 +32,7 @@ struct run_checkpoints {
 // names and sizes, plus the bytes of its .json, .yaml and .csv files (images are
 // identified by name and size, which is what the stages read them by); a missing path
 // as missing.
-[[nodiscard]] core::result<std::string> fingerprint(const std::vector<std::filesystem::path>& inputs,
-                                                    std::string_view options);
+[[nodiscard]] core::result<std::string> fingerprint(
+    const std::vector<std::filesystem::path>& inputs, std::string_view options);
 
 }  // namespace ctprep::pipeline
