@@ -30,8 +30,8 @@ run_function setup_analyze(CLI::App& app) {
   return [o] { return run_analyze(*o); };
 }
 
-const registrar reg{{"analyze", "Class, split, source and patient statistics of a dataset",
-                     setup_analyze}};
+const registrar reg{
+    {"analyze", "Class, split, source and patient statistics of a dataset", setup_analyze}};
 
 }  // namespace
 }  // namespace ctprep::cli

@@ -27,7 +27,8 @@ int run_annotate(const annotate_options& o) {
   progress->finish();
   if (!result) return report_error("annotate", result.error());
 
-  const auto out = o.output_json.empty() ? o.image_dir / coco::annotations_file_name : o.output_json;
+  const auto out =
+      o.output_json.empty() ? o.image_dir / coco::annotations_file_name : o.output_json;
   if (auto ok = coco::write_file(out, result->data, {o.indent}); !ok) {
     return report_error("annotate", ok.error());
   }
@@ -59,8 +60,8 @@ run_function setup_annotate(CLI::App& app) {
   return [o] { return run_annotate(*o); };
 }
 
-const registrar reg{{"annotate", "Write a COCO file for a folder of no-hemorrhage slices",
-                     setup_annotate}};
+const registrar reg{
+    {"annotate", "Write a COCO file for a folder of no-hemorrhage slices", setup_annotate}};
 
 }  // namespace
 }  // namespace ctprep::cli

@@ -16,9 +16,10 @@ int run_cli(int argc, char** argv) {
                "ctprep"};
   app.set_version_flag("-V,--version", std::string("ctprep ") + CTPREP_VERSION);
   app.require_subcommand(0, 1);
-  app.footer("Run 'ctprep help <command>' or 'ctprep <command> --help' for a command's options.\n"
-             "Exit codes: 0 ok, 1 internal, 2 usage, 3 input not found, 4 bad input,\n"
-             "5 output not writable, 6 network/auth, 7 validation failed, 8 partial success.");
+  app.footer(
+      "Run 'ctprep help <command>' or 'ctprep <command> --help' for a command's options.\n"
+      "Exit codes: 0 ok, 1 internal, 2 usage, 3 input not found, 4 bad input,\n"
+      "5 output not writable, 6 network/auth, 7 validation failed, 8 partial success.");
 
   auto& commands = registry();
   std::sort(commands.begin(), commands.end(),

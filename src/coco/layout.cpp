@@ -20,23 +20,23 @@ core::result<std::vector<split_ref>> find_splits(const fs::path& dataset_dir) {
     if (fs::is_regular_file(json, ec)) {
       splits.push_back({name, dir, json});
     } else if (fs::is_directory(dir, ec)) {
-      return core::fail(core::error_code::not_found,
-                        fmt::format("split folder '{}' has no {}", dir.string(),
-                                    annotations_file_name));
+      return core::fail(
+          core::error_code::not_found,
+          fmt::format("split folder '{}' has no {}", dir.string(), annotations_file_name));
     }
   }
   if (!splits.empty()) return splits;
   const auto flat = dataset_dir / annotations_file_name;
   if (fs::is_regular_file(flat, ec)) {
     auto name = fs::absolute(dataset_dir, ec).lexically_normal().filename().string();
-    if (name.empty()) name = fs::absolute(dataset_dir, ec).lexically_normal().parent_path().filename().string();
+    if (name.empty())
+      name = fs::absolute(dataset_dir, ec).lexically_normal().parent_path().filename().string();
     splits.push_back({name.empty() ? "all" : name, dataset_dir, flat});
     return splits;
   }
   return core::fail(core::error_code::not_found,
-                    fmt::format("'{}' has neither train/valid/test/{} nor {}",
-                                dataset_dir.string(), annotations_file_name,
-                                annotations_file_name));
+                    fmt::format("'{}' has neither train/valid/test/{} nor {}", dataset_dir.string(),
+                                annotations_file_name, annotations_file_name));
 }
 
 core::result<std::vector<loaded_split>> load_splits(const fs::path& dataset_dir) {

@@ -50,14 +50,21 @@ core::error describe_malformed(std::string_view json, std::string_view origin,
 
 std::string_view type_name(element_type t) {
   switch (t) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
-    case element_type::UINT64: return "an integer";
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::UINT64:
+      return "an integer";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "a value";
 }
@@ -68,9 +75,9 @@ class reader {
   explicit reader(std::string_view origin) : origin_(origin) {}
 
   core::error type_error(const std::string& path, std::string_view wanted, element e) const {
-    return core::error::make(error_code::bad_coco,
-                             fmt::format("'{}': {} must be {}, found {}", origin_, path, wanted,
-                                         type_name(e.type())));
+    return core::error::make(
+        error_code::bad_coco,
+        fmt::format("'{}': {} must be {}, found {}", origin_, path, wanted, type_name(e.type())));
   }
   core::error coco_error(std::string_view details) const {
     return core::error::make(error_code::bad_coco, fmt::format("'{}': {}", origin_, details));
@@ -86,8 +93,10 @@ class reader {
 
   core::result<double> number(element e, const std::string& path) const {
     switch (e.type()) {
-      case element_type::INT64: return static_cast<double>(e.get_int64().value_unsafe());
-      case element_type::UINT64: return static_cast<double>(e.get_uint64().value_unsafe());
+      case element_type::INT64:
+        return static_cast<double>(e.get_int64().value_unsafe());
+      case element_type::UINT64:
+        return static_cast<double>(e.get_uint64().value_unsafe());
       case element_type::DOUBLE: {
         const double v = e.get_double().value_unsafe();
         if (!std::isfinite(v)) {
@@ -95,7 +104,8 @@ class reader {
         }
         return v;
       }
-      default: return tl::unexpected(type_error(path, "a number", e));
+      default:
+        return tl::unexpected(type_error(path, "a number", e));
     }
   }
 
@@ -108,8 +118,8 @@ class reader {
     if (e.type() != element_type::ARRAY) return tl::unexpected(type_error(path, "an array", e));
     const simdjson::dom::array array = e.get_array().value_unsafe();
     if (array.size() != 4) {
-      return tl::unexpected(coco_error(
-          fmt::format("{} must have 4 numbers [x, y, width, height], found {}", path, array.size())));
+      return tl::unexpected(coco_error(fmt::format(
+          "{} must have 4 numbers [x, y, width, height], found {}", path, array.size())));
     }
     double v[4];
     std::size_t i = 0;
@@ -152,7 +162,8 @@ class reader {
       }
     }
     if (!has_id || !has_name) {
-      return tl::unexpected(coco_error(fmt::format("{} lacks \"{}\"", path, has_id ? "name" : "id")));
+      return tl::unexpected(
+          coco_error(fmt::format("{} lacks \"{}\"", path, has_id ? "name" : "id")));
     }
     return c;
   }
@@ -179,7 +190,8 @@ class reader {
         auto v = integer(field.value, here());
         if (!v) return tl::unexpected(v.error());
         if (*v <= 0) {
-          return tl::unexpected(coco_error(fmt::format("{} must be positive, found {}", here(), *v)));
+          return tl::unexpected(
+              coco_error(fmt::format("{} must be positive, found {}", here(), *v)));
         }
         (key == "width" ? im.width : im.height) = *v;
         (key == "width" ? has_width : has_height) = true;
@@ -208,10 +220,14 @@ class reader {
       if (key == "id" || key == "image_id" || key == "category_id" || key == "iscrowd") {
         auto v = integer(field.value, here());
         if (!v) return tl::unexpected(v.error());
-        if (key == "id") a.id = *v, has_id = true;
-        else if (key == "image_id") a.image_id = *v, has_image = true;
-        else if (key == "category_id") a.category_id = *v, has_category = true;
-        else a.iscrowd = *v;
+        if (key == "id")
+          a.id = *v, has_id = true;
+        else if (key == "image_id")
+          a.image_id = *v, has_image = true;
+        else if (key == "category_id")
+          a.category_id = *v, has_category = true;
+        else
+          a.iscrowd = *v;
       } else if (key == "bbox") {
         auto v = bbox(field.value, here());
         if (!v) return tl::unexpected(v.error());
@@ -296,7 +312,8 @@ core::result<core::dataset> parse_padded(const simdjson::padded_string& json,
   simdjson::dom::parser parser;
   element root;
   if (auto err = parser.parse(json).get(root); err) {
-    return tl::unexpected(describe_malformed(std::string_view(json.data(), json.size()), origin, err));
+    return tl::unexpected(
+        describe_malformed(std::string_view(json.data(), json.size()), origin, err));
   }
   reader r(origin);
   if (root.type() != element_type::OBJECT) {

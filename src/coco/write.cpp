@@ -80,8 +80,8 @@ core::result<void> write_file(const std::filesystem::path& path, const core::dat
     if (!std::isfinite(b.x) || !std::isfinite(b.y) || !std::isfinite(b.w) || !std::isfinite(b.h) ||
         !std::isfinite(a.area)) {
       return core::fail(core::error_code::bad_argument,
-                        fmt::format("annotation {} has a non-finite number; not writing '{}'",
-                                    a.id, path.string()));
+                        fmt::format("annotation {} has a non-finite number; not writing '{}'", a.id,
+                                    path.string()));
     }
   }
   return core::write_file_atomic(path, to_json(data, options));

@@ -17,7 +17,7 @@ std::optional<std::string_view> long_class_name(std::string_view abbreviation) {
     std::string_view abbreviation, name;
   };
   static constexpr entry table[] = {
-      {"EDH", "epidural"},          {"HC", "hemorrhagic contusion"}, {"IPH", "intraparenchymal"},
+      {"EDH", "epidural"},         {"HC", "hemorrhagic contusion"}, {"IPH", "intraparenchymal"},
       {"IVH", "intraventricular"}, {"SAH", "subarachnoid"},         {"SDH", "subdural"},
   };
   for (const auto& e : table) {

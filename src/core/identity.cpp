@@ -24,18 +24,23 @@ std::size_t aug_suffix_position(std::string_view stem) {
   return all_digits(stem.substr(pos + 4)) ? pos : std::string_view::npos;
 }
 
-constexpr std::array<std::string_view, 7> known_prefixes = {"v3_",   "v4_",   "v5_",    "roboflow_",
-                                                             "thin_", "thick_", "no_hem_"};
+constexpr std::array<std::string_view, 7> known_prefixes = {
+    "v3_", "v4_", "v5_", "roboflow_", "thin_", "thick_", "no_hem_"};
 
 }  // namespace
 
-std::string to_string(const slice_id& id) { return id.patient + "_" + id.instance; }
+std::string to_string(const slice_id& id) {
+  return id.patient + "_" + id.instance;
+}
 
 std::string_view source_name(image_source source) noexcept {
   switch (source) {
-    case image_source::v3: return "v3";
-    case image_source::roboflow: return "roboflow";
-    case image_source::no_hem: return "no_hem";
+    case image_source::v3:
+      return "v3";
+    case image_source::roboflow:
+      return "roboflow";
+    case image_source::no_hem:
+      return "no_hem";
   }
   return "no_hem";
 }

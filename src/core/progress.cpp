@@ -17,7 +17,9 @@ progress::progress(std::string label, std::uint64_t total, progress_style style,
       start_(std::chrono::steady_clock::now()),
       last_emit_(start_) {}
 
-progress::~progress() { finish(); }
+progress::~progress() {
+  finish();
+}
 
 void progress::advance(std::uint64_t n) {
   done_.fetch_add(n, std::memory_order_relaxed);
@@ -34,8 +36,7 @@ void progress::maybe_emit(bool final_line) {
   if (finished_ || !writer_) return;
   const auto now = std::chrono::steady_clock::now();
   // A terminal bar is redrawn ~10 times a second; plain lines are rarer so logs stay short.
-  const auto interval =
-      style_ == progress_style::bar ? std::chrono::milliseconds(100) : interval_;
+  const auto interval = style_ == progress_style::bar ? std::chrono::milliseconds(100) : interval_;
   if (!final_line && now - last_emit_ < interval) return;
   last_emit_ = now;
   const double seconds = std::chrono::duration<double>(now - start_).count();

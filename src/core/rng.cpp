@@ -13,7 +13,9 @@ std::uint64_t splitmix64(std::uint64_t& state) noexcept {
 // 128-bit products for Lemire's method (GCC/Clang extension).
 __extension__ typedef unsigned __int128 u128;
 
-std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+std::uint64_t rotl(std::uint64_t x, int k) noexcept {
+  return (x << k) | (x >> (64 - k));
+}
 
 }  // namespace
 
@@ -49,9 +51,13 @@ std::uint64_t rng::next() noexcept {
   return result;
 }
 
-double rng::uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double rng::uniform() noexcept {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
-double rng::uniform(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
+double rng::uniform(double lo, double hi) noexcept {
+  return lo + (hi - lo) * uniform();
+}
 
 std::uint64_t rng::below(std::uint64_t bound) noexcept {
   if (bound <= 1) return 0;
@@ -74,6 +80,8 @@ std::int64_t rng::between(std::int64_t lo, std::int64_t hi) noexcept {
   return lo + static_cast<std::int64_t>(span == 0 ? next() : below(span));
 }
 
-bool rng::chance(double p) noexcept { return uniform() < p; }
+bool rng::chance(double p) noexcept {
+  return uniform() < p;
+}
 
 }  // namespace ctprep::core

@@ -21,7 +21,8 @@ cv::Mat to_mat(const image_u8& image) {
 
 core::result<std::string> encode(const image_u8& image, const char* ext, std::vector<int> params) {
   if (image.width <= 0 || image.height <= 0 ||
-      image.pixels.size() != static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height) *
+      image.pixels.size() != static_cast<std::size_t>(image.width) *
+                                 static_cast<std::size_t>(image.height) *
                                  static_cast<std::size_t>(image.channels)) {
     return core::fail(core::error_code::bad_argument,
                       fmt::format("cannot encode a {}x{}x{} image holding {} bytes", image.width,
@@ -33,7 +34,8 @@ core::result<std::string> encode(const image_u8& image, const char* ext, std::ve
       return core::fail(core::error_code::internal, fmt::format("{} encoder failed", ext));
     }
   } catch (const cv::Exception& e) {
-    return core::fail(core::error_code::internal, fmt::format("{} encoder failed: {}", ext, e.what()));
+    return core::fail(core::error_code::internal,
+                      fmt::format("{} encoder failed: {}", ext, e.what()));
   }
   return std::string(buffer.begin(), buffer.end());
 }
@@ -59,8 +61,7 @@ core::result<std::string> encode_jpeg(const image_u8& image, int quality) {
 core::result<image_u8> decode_image(std::string_view bytes, std::string_view origin) {
   cv::Mat decoded;
   try {
-    const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
-                      const_cast<char*>(bytes.data()));
+    const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
     decoded = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
     return core::fail(core::error_code::bad_image, fmt::format("'{}': {}", origin, e.what()));
@@ -74,9 +75,12 @@ core::result<image_u8> decode_image(std::string_view bytes, std::string_view ori
     decoded.convertTo(eight, CV_8U, decoded.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
     decoded = eight;
   }
-  if (decoded.channels() == 4) cv::cvtColor(decoded, decoded, cv::COLOR_BGRA2RGB);
-  else if (decoded.channels() == 3) cv::cvtColor(decoded, decoded, cv::COLOR_BGR2RGB);
-  else if (decoded.channels() == 2) cv::extractChannel(decoded, decoded, 0);
+  if (decoded.channels() == 4)
+    cv::cvtColor(decoded, decoded, cv::COLOR_BGRA2RGB);
+  else if (decoded.channels() == 3)
+    cv::cvtColor(decoded, decoded, cv::COLOR_BGR2RGB);
+  else if (decoded.channels() == 2)
+    cv::extractChannel(decoded, decoded, 0);
   image_u8 out{decoded.cols, decoded.rows, decoded.channels(), {}};
   out.pixels.resize(static_cast<std::size_t>(decoded.total() * decoded.elemSize()));
   if (decoded.isContinuous()) {

@@ -30,12 +30,23 @@ core::result<image_header> parse_png(std::string_view b, std::string_view origin
   if (width == 0 || height == 0) return bad(origin, "PNG with a zero size");
   int channels = 1;
   switch (colour) {
-    case 0: channels = 1; break;
-    case 2: channels = 3; break;
-    case 3: channels = 3; break;  // palette, decoded to colour
-    case 4: channels = 2; break;
-    case 6: channels = 4; break;
-    default: return bad(origin, fmt::format("PNG with unknown colour type {}", colour));
+    case 0:
+      channels = 1;
+      break;
+    case 2:
+      channels = 3;
+      break;
+    case 3:
+      channels = 3;
+      break;  // palette, decoded to colour
+    case 4:
+      channels = 2;
+      break;
+    case 6:
+      channels = 4;
+      break;
+    default:
+      return bad(origin, fmt::format("PNG with unknown colour type {}", colour));
   }
   return image_header{image_format::png, width, height, channels};
 }

@@ -32,8 +32,8 @@ core::result<annotate_result> annotate_folder(const fs::path& dir,
   }
 
   // Headers are read in parallel into per-index slots; order stays the sorted order.
-  std::vector<core::result<imaging::image_header>> headers(images.size(),
-                                                           core::fail(core::error_code::internal, ""));
+  std::vector<core::result<imaging::image_header>> headers(
+      images.size(), core::fail(core::error_code::internal, ""));
   core::parallel_for(images.size(), options.jobs, [&](std::size_t i) {
     headers[i] = imaging::read_image_header(images[i]);
     if (options.progress) options.progress->advance();
@@ -46,7 +46,8 @@ core::result<annotate_result> annotate_folder(const fs::path& dir,
       out.skipped.push_back({name, headers[i].error().message});
       continue;
     }
-    out.data.images.push_back(core::image{next_id++, name, headers[i]->width, headers[i]->height, {}});
+    out.data.images.push_back(
+        core::image{next_id++, name, headers[i]->width, headers[i]->height, {}});
   }
   return out;
 }

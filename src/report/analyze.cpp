@@ -65,8 +65,8 @@ split_analysis analyze_split(const coco::loaded_split& split, std::set<std::stri
 
 std::string percent(std::uint64_t part, std::uint64_t whole) {
   return whole == 0 ? "0.0%"
-                    : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) /
-                                                 static_cast<double>(whole));
+                    : fmt::format("{:.1f}%",
+                                  100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
 // 34440 -> "34,440", as the seed's report prints counts.
@@ -156,27 +156,31 @@ std::string to_text(const dataset_analysis& a) {
     if (s.augmented > 0) {
       line(fmt::format("  Original (before augmentation): {}", thousands(s.originals)));
       line(fmt::format("    Augmented (_aug suffix): {}", thousands(s.augmented)));
-      line(fmt::format("    Multiplier: {:.2f}x",
-                       s.originals ? static_cast<double>(s.images) / static_cast<double>(s.originals)
-                                   : 0.0));
+      line(fmt::format(
+          "    Multiplier: {:.2f}x",
+          s.originals ? static_cast<double>(s.images) / static_cast<double>(s.originals) : 0.0));
     }
     line(fmt::format("  Total annotations: {}", thousands(s.annotations)));
     line("");
     line("  Class Distribution (Annotations):");
-    for (const auto& c : s.classes) line(fmt::format("    {}: {} annotations", c.name, thousands(c.annotations)));
+    for (const auto& c : s.classes)
+      line(fmt::format("    {}: {} annotations", c.name, thousands(c.annotations)));
     line("");
     line("  Class Distribution (Images with each class):");
-    for (const auto& c : s.classes) line(fmt::format("    {}: {} images", c.name, thousands(c.images)));
+    for (const auto& c : s.classes)
+      line(fmt::format("    {}: {} images", c.name, thousands(c.images)));
     line("");
     line("  Hemorrhage Status:");
     line(fmt::format("    Images with NO hemorrhages: {} ({} of {})",
                      thousands(s.images_without_hemorrhage),
                      percent(s.images_without_hemorrhage, s.images), s.name));
-    line(fmt::format("    Images WITH hemorrhages: {} ({} of {})", thousands(s.images_with_hemorrhage),
+    line(fmt::format("    Images WITH hemorrhages: {} ({} of {})",
+                     thousands(s.images_with_hemorrhage),
                      percent(s.images_with_hemorrhage, s.images), s.name));
     line("");
     line("  Sources:");
-    for (const auto& [source, n] : s.sources) line(fmt::format("    {}: {} images", source, thousands(n)));
+    for (const auto& [source, n] : s.sources)
+      line(fmt::format("    {}: {} images", source, thousands(n)));
     line(fmt::format("  Unique patients: {}", thousands(s.patients)));
     if (!s.identity_errors.empty()) {
       line(fmt::format("  ! {} file names do not follow the slice-identity rule, e.g. '{}'",
@@ -208,7 +212,8 @@ std::string to_text(const dataset_analysis& a) {
   line(rule);
   for (const auto& s : a.splits) {
     std::string name = s.name;
-    if (!name.empty()) name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+    if (!name.empty())
+      name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
     line(fmt::format("{}: {} unique patients", name, thousands(s.patients)));
   }
   line("");

@@ -76,21 +76,23 @@ core::result<std::string> export_csv(const std::filesystem::path& dataset_dir,
     for (const auto& a : d.annotations) {
       auto& c = per_image[a.image_id];
       ++c.total;
-      if (const int col = column_of[a.category_id]; col >= 0) c.flags[static_cast<std::size_t>(col)] = true;
+      if (const int col = column_of[a.category_id]; col >= 0)
+        c.flags[static_cast<std::size_t>(col)] = true;
     }
     std::vector<row> rows;
     rows.reserve(d.images.size());
     for (const auto& im : d.images) {
       auto id = core::parse_slice_identity(im.file_name);
       if (!id) {
-        return core::fail(core::error_code::bad_identity,
-                          fmt::format("{} (in '{}')", id.error().message, split.ref.json_path.string()));
+        return core::fail(
+            core::error_code::bad_identity,
+            fmt::format("{} (in '{}')", id.error().message, split.ref.json_path.string()));
       }
       const auto it = per_image.find(im.id);
       const counts c = it == per_image.end() ? counts{} : it->second;
-      std::string line = fmt::format("{},{},{},{},{}", id->patient, id->instance,
-                                     csv_field(im.file_name), csv_field(split.ref.name),
-                                     core::source_name(core::source_of(im.file_name)));
+      std::string line =
+          fmt::format("{},{},{},{},{}", id->patient, id->instance, csv_field(im.file_name),
+                      csv_field(split.ref.name), core::source_name(core::source_of(im.file_name)));
       for (bool f : c.flags) line += f ? ",1" : ",0";
       line += fmt::format(",{},{},{}\r\n", c.total == 0 ? 1 : 0, c.total, version_field);
       rows.push_back({im.file_name, std::move(line)});

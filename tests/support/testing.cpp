@@ -40,8 +40,10 @@ namespace {
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out.push_back(c);
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out.push_back(c);
   }
   return out + "'";
 }
@@ -52,7 +54,8 @@ run_result run_ctprep(const std::vector<std::string>& args) {
   const auto out_file = scratch / "stdout", err_file = scratch / "stderr";
   std::string command = shell_quote(CTPREP_BINARY);
   for (const auto& a : args) command += " " + shell_quote(a);
-  command += " >" + shell_quote(out_file.string()) + " 2>" + shell_quote(err_file.string()) + " </dev/null";
+  command += " >" + shell_quote(out_file.string()) + " 2>" + shell_quote(err_file.string()) +
+             " </dev/null";
   const int status = std::system(command.c_str());
   run_result r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -83,7 +86,8 @@ void write_test_image(const fs::path& path, int width, int height, unsigned char
     }
   }
   const auto ext = path.extension().string();
-  auto bytes = (ext == ".jpg" || ext == ".jpeg") ? imaging::encode_jpeg(image) : imaging::encode_png(image);
+  auto bytes =
+      (ext == ".jpg" || ext == ".jpeg") ? imaging::encode_jpeg(image) : imaging::encode_png(image);
   if (!bytes) throw std::runtime_error(bytes.error().message);
   write_text(path, *bytes);
 }

@@ -15,9 +15,9 @@ namespace ctprep::coco {
 inline constexpr const char* split_names[] = {"train", "valid", "test"};
 
 struct split_ref {
-  std::string name;                // "train", "valid", "test", or the folder name if flat
-  std::filesystem::path dir;       // where the images are
-  std::filesystem::path json_path; // the split's COCO file
+  std::string name;                 // "train", "valid", "test", or the folder name if flat
+  std::filesystem::path dir;        // where the images are
+  std::filesystem::path json_path;  // the split's COCO file
 };
 
 // The splits of `dataset_dir` in train, valid, test order; a flat folder gives one split

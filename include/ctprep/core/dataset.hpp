@@ -52,7 +52,7 @@ struct dataset {
   std::vector<category> categories;
   std::vector<image> images;
   std::vector<annotation> annotations;
-  extra_fields extra;    // other top-level keys
+  extra_fields extra;  // other top-level keys
   friend bool operator==(const dataset&, const dataset&) = default;
 };
 

@@ -30,7 +30,7 @@ class json_writer {
   void value(unsigned v) { value(static_cast<std::uint64_t>(v)); }
   void value(bool v);
   void null();
-  void raw(std::string_view json);        // already-valid JSON text as one value
+  void raw(std::string_view json);                      // already-valid JSON text as one value
   void inline_numbers(const double* v, std::size_t n);  // [a,b,...] on one line
 
   // Shortcuts for the common key: value pair.

@@ -19,12 +19,12 @@ class rng {
   [[nodiscard]] static rng for_key(std::uint64_t seed, std::string_view key,
                                    std::uint64_t index = 0) noexcept;
 
-  [[nodiscard]] std::uint64_t next() noexcept;               // xoshiro256**
-  [[nodiscard]] double uniform() noexcept;                   // [0, 1), 53 bits
-  [[nodiscard]] double uniform(double lo, double hi) noexcept;  // [lo, hi)
+  [[nodiscard]] std::uint64_t next() noexcept;                      // xoshiro256**
+  [[nodiscard]] double uniform() noexcept;                          // [0, 1), 53 bits
+  [[nodiscard]] double uniform(double lo, double hi) noexcept;      // [lo, hi)
   [[nodiscard]] std::uint64_t below(std::uint64_t bound) noexcept;  // [0, bound), unbiased
   [[nodiscard]] std::int64_t between(std::int64_t lo, std::int64_t hi) noexcept;  // [lo, hi]
-  [[nodiscard]] bool chance(double p) noexcept;              // true with probability p
+  [[nodiscard]] bool chance(double p) noexcept;  // true with probability p
 
   // Fisher-Yates with below(): portable, unlike std::shuffle.
   template <typename It>

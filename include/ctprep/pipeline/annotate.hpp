@@ -24,7 +24,7 @@ struct annotate_result {
 };
 
 struct annotate_options {
-  unsigned jobs = 0;                 // 0: all cores
+  unsigned jobs = 0;  // 0: all cores
   core::progress* progress = nullptr;
 };
 
