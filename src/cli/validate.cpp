@@ -64,7 +64,8 @@ run_function setup_validate(CLI::App& app) {
       ->check(CLI::IsMember({4, 6}));
   app.add_flag("--skip-image-validation", o->skip_image_validation,
                "Read image headers only (sizes still checked); no full pixel decode");
-  app.add_flag("--json", o->json, "Print every finding as JSON (rule, severity, split, file, message)");
+  app.add_flag("--json", o->json,
+               "Print every finding as JSON (rule, severity, split, file, message)");
   app.add_option("--max-items", o->max_items,
                  "Findings named per rule in the text report (default 10)");
   add_jobs_option(app, o->common);
@@ -72,7 +73,8 @@ run_function setup_validate(CLI::App& app) {
   return [o] { return run_validate(*o); };
 }
 
-const registrar reg{{"validate", "Check a dataset before training: the eight rules and more; exit 7 on failure",
+const registrar reg{{"validate",
+                     "Check a dataset before training: the eight rules and more; exit 7 on failure",
                      setup_validate}};
 
 }  // namespace

@@ -18,8 +18,9 @@ std::string_view severity_name(severity s) noexcept {
 }
 
 std::uint64_t validation::errors() const {
-  return static_cast<std::uint64_t>(std::count_if(
-      findings.begin(), findings.end(), [](const finding& f) { return f.level == severity::error; }));
+  return static_cast<std::uint64_t>(
+      std::count_if(findings.begin(), findings.end(),
+                    [](const finding& f) { return f.level == severity::error; }));
 }
 
 std::uint64_t validation::warnings() const {
@@ -35,7 +36,8 @@ rule_result& context::begin_rule(std::string_view id, std::string_view title) {
 }
 
 void context::add(severity level, std::string split, std::string file, std::string message) {
-  out.findings.push_back({current->id, level, std::move(split), std::move(file), std::move(message)});
+  out.findings.push_back(
+      {current->id, level, std::move(split), std::move(file), std::move(message)});
   ++(level == severity::error ? current->errors : current->warnings);
 }
 
@@ -43,7 +45,9 @@ void context::line(line_status status, std::string text) {
   current->lines.push_back({status, std::move(text)});
 }
 
-void context::note(std::string text) { current->notes.push_back(std::move(text)); }
+void context::note(std::string text) {
+  current->notes.push_back(std::move(text));
+}
 
 std::string thousands(std::uint64_t n) {
   std::string digits = std::to_string(n), out;
@@ -56,8 +60,8 @@ std::string thousands(std::uint64_t n) {
 
 std::string percent(std::uint64_t part, std::uint64_t whole) {
   return whole == 0 ? "0.0%"
-                    : fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) /
-                                                 static_cast<double>(whole));
+                    : fmt::format("{:.1f}%",
+                                  100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
 std::string capitalize(std::string s) {
@@ -65,9 +69,13 @@ std::string capitalize(std::string s) {
   return s;
 }
 
-bool is_original(const std::optional<int>& version) { return !version || *version == 0; }
+bool is_original(const std::optional<int>& version) {
+  return !version || *version == 0;
+}
 
-bool is_removed_class(std::string_view name) { return name == "EDH" || name == "HC"; }
+bool is_removed_class(std::string_view name) {
+  return name == "EDH" || name == "HC";
+}
 
 namespace {
 
@@ -91,12 +99,14 @@ void settle_kind(context& c) {
       bool removed = false, all_four = true;
       for (const auto& cat : s.data.categories) {
         removed = removed || is_removed_class(cat.name);
-        all_four = all_four && std::find(std::begin(core::four_class_names),
-                                         std::end(core::four_class_names),
-                                         cat.name) != std::end(core::four_class_names);
+        all_four = all_four &&
+                   std::find(std::begin(core::four_class_names), std::end(core::four_class_names),
+                             cat.name) != std::end(core::four_class_names);
       }
-      if (removed) c.expected_classes = 6;
-      else if (all_four) c.expected_classes = 4;
+      if (removed)
+        c.expected_classes = 6;
+      else if (all_four)
+        c.expected_classes = 4;
       c.expected_from = c.expected_classes ? "categories" : "";
       break;
     }

@@ -1,9 +1,11 @@
 // Rule 7 (balance per split) and the additional rule "metadata" (metadata.yaml agrees
 // with the data it describes).
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "report/validate_internal.hpp"
 
@@ -39,11 +41,13 @@ void check_balance(context& c) {
   c.begin_rule(rule_balance, "Analyzing class balance");
   const double ratio = c.meta.target_ratio.value_or(0.5);
   if (c.four_class) {
-    c.note("a 4-class variant keeps the 6-class images minus those emptied of EDH/HC, so its "
-           "no-hemorrhage share is reported, not checked");
+    c.note(
+        "a 4-class variant keeps the 6-class images minus those emptied of EDH/HC, so its "
+        "no-hemorrhage share is reported, not checked");
   } else if (!c.meta.present) {
-    c.note("no metadata.yaml: target 50%, and a split off target is a warning because a pool "
-           "that ran short cannot be told from a mistake");
+    c.note(
+        "no metadata.yaml: target 50%, and a split off target is a warning because a pool "
+        "that ran short cannot be told from a mistake");
   }
   c.line(line_status::pass, "No-hemorrhage images among the originals (no _aug suffix or _aug0):");
   for (const auto& s : c.splits) {
@@ -53,11 +57,11 @@ void check_balance(context& c) {
     // Target: without / (with + without) = ratio.
     const auto target = static_cast<std::uint64_t>(
         std::llround(static_cast<double>(n.original_with) * ratio / (1.0 - ratio)));
-    const auto diff = n.original_without > target ? n.original_without - target
-                                                  : target - n.original_without;
-    std::string text = fmt::format("  {}: {}/{} ({})", capitalize(s.name),
-                                   thousands(n.original_without), thousands(originals),
-                                   percent(n.original_without, originals));
+    const auto diff =
+        n.original_without > target ? n.original_without - target : target - n.original_without;
+    std::string text =
+        fmt::format("  {}: {}/{} ({})", capitalize(s.name), thousands(n.original_without),
+                    thousands(originals), percent(n.original_without, originals));
     if (c.four_class) {
       c.line(line_status::pass, text);
       continue;
@@ -84,7 +88,8 @@ void check_balance(context& c) {
     } else if (recorded && recorded->short_by && *recorded->short_by > 0 &&
                n.original_without < target &&
                n.original_without + *recorded->short_by + 1 >= target) {
-      text += fmt::format(", {} short of {}: the pool ran short (recorded)", diff, thousands(target));
+      text +=
+          fmt::format(", {} short of {}: the pool ran short (recorded)", diff, thousands(target));
     } else if (recorded && recorded->shortfall && *recorded->shortfall == 0 &&
                n.original_without > target) {
       text += fmt::format(", {} above {}: already above target before balancing (recorded)", diff,
@@ -108,8 +113,9 @@ void check_metadata(context& c) {
   const auto& m = c.meta;
   if (!m.present) {
     c.line(line_status::skip, "No metadata.yaml");
-    c.note("no metadata.yaml: the class set comes from the categories, the multiplier from the "
-           "file names, balance imbalance is a warning, the 4-class policy is assumed drop");
+    c.note(
+        "no metadata.yaml: the class set comes from the categories, the multiplier from the "
+        "file names, balance imbalance is a warning, the 4-class policy is assumed drop");
     return;
   }
   for (const auto& p : m.problems) c.add(severity::error, "", "metadata.yaml", p);
@@ -126,8 +132,14 @@ void check_metadata(context& c) {
       for (const auto& cat : s.data.categories) cats.emplace_back(cat.id, cat.name);
       std::sort(cats.begin(), cats.end());
       std::vector<std::string> names;
-      for (auto& [id, name] : cats) names.push_back(name);
-      if (names != *m.classes) {
+      for (auto& [id, name] : cats) {
+        // EDH/HC left in a 4-class set are rule 8's finding.
+        if (!(c.four_class && is_removed_class(name))) names.push_back(name);
+      }
+      auto recorded = *m.classes;
+      if (c.four_class)
+        std::erase_if(recorded, [](const std::string& n) { return is_removed_class(n); });
+      if (names != recorded) {
         c.add(severity::error, s.name, "metadata.yaml",
               fmt::format("classes [{}] differ from the split's categories in id order [{}]",
                           fmt::join(*m.classes, ", "), fmt::join(names, ", ")));
@@ -138,8 +150,8 @@ void check_metadata(context& c) {
   std::uint64_t compared = 0;
   std::set<std::string> seen;
   for (const auto& s : c.splits) {
-    if (!s.loaded) continue;
     seen.insert(s.name);
+    if (!s.loaded) continue;
     const auto it = m.splits.find(s.name);
     if (it == m.splits.end()) {
       if (!m.splits.empty()) {

@@ -22,7 +22,8 @@ namespace {
 
 bool plain_file_name(std::string_view name) {
   return !name.empty() && name != "." && name != ".." &&
-         name.find_first_of("/\\") == std::string_view::npos && name.find('\0') == std::string_view::npos;
+         name.find_first_of("/\\") == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
 }
 
 // OpenCV's JPEG decoder fills a truncated scan with grey and succeeds (libjpeg only
@@ -60,11 +61,10 @@ file_check check_file(const fs::path& path, bool decode) {
     out.content_hash = core::stable_hash(*bytes);
     return out;
   }
-  const bool complete = header->format == imaging::image_format::jpeg ? jpeg_complete(*bytes)
-                                                                       : png_complete(*bytes);
+  const bool complete =
+      header->format == imaging::image_format::jpeg ? jpeg_complete(*bytes) : png_complete(*bytes);
   if (!complete) {
-    out.error = fmt::format("'{}' is truncated (no {} marker at its end)",
-                            path.filename().string(),
+    out.error = fmt::format("'{}' is truncated (no {} marker at its end)", path.filename().string(),
                             header->format == imaging::image_format::jpeg ? "EOI" : "IEND");
     return out;
   }
@@ -80,10 +80,9 @@ file_check check_file(const fs::path& path, bool decode) {
                                 image->pixels.size());
   out.constant = std::all_of(image->pixels.begin(), image->pixels.end(),
                              [&](std::uint8_t p) { return p == image->pixels.front(); });
-  out.content_hash = core::stable_hash(
-      pixels, static_cast<std::uint64_t>(image->width) << 32 ^
-                  static_cast<std::uint64_t>(image->height) << 4 ^
-                  static_cast<std::uint64_t>(image->channels));
+  out.content_hash = core::stable_hash(pixels, static_cast<std::uint64_t>(image->width) << 32 ^
+                                                   static_cast<std::uint64_t>(image->height) << 4 ^
+                                                   static_cast<std::uint64_t>(image->channels));
   return out;
 }
 
@@ -121,11 +120,12 @@ void scan_files(std::vector<context*>& datasets, file_cache& cache,
   }
 
   std::vector<file_check> results(todo.size());
-  auto progress = options.progress && !todo.empty()
-                      ? options.progress(options.skip_image_validation ? "validate: reading headers"
-                                                                       : "validate: decoding images",
-                                         todo.size())
-                      : nullptr;
+  auto progress =
+      options.progress && !todo.empty()
+          ? options.progress(options.skip_image_validation ? "validate: reading headers"
+                                                           : "validate: decoding images",
+                             todo.size())
+          : nullptr;
   core::parallel_for(todo.size(), options.jobs, [&](std::size_t i) {
     results[i] = check_file(todo[i].second, !options.skip_image_validation);
     if (progress) progress->advance();
@@ -150,7 +150,8 @@ void check_images(context& c) {
   std::uint64_t dangling = 0;
   for (const auto& s : c.splits) {
     if (!s.loaded) {
-      c.line(line_status::skip, fmt::format("{}: not checked (its COCO file is invalid)", capitalize(s.name)));
+      c.line(line_status::skip,
+             fmt::format("{}: not checked (its COCO file is invalid)", capitalize(s.name)));
       continue;
     }
     const auto errors_before = c.current->errors;
@@ -196,10 +197,10 @@ void check_images(context& c) {
       ++readable;
     }
     c.line(c.current->errors == errors_before ? line_status::pass : line_status::fail,
-           fmt::format("{}: {}/{} images {}", capitalize(s.name), thousands(readable),
-                       thousands(counted),
-                       c.options.skip_image_validation ? "present with matching header size"
-                                                       : "readable (fully decoded, size as in the JSON)"));
+           fmt::format(
+               "{}: {}/{} images {}", capitalize(s.name), thousands(readable), thousands(counted),
+               c.options.skip_image_validation ? "present with matching header size"
+                                               : "readable (fully decoded, size as in the JSON)"));
 
     // Orphans: files in the split folder that no image entry names.
     const auto errors_mid = c.current->errors, warnings_mid = c.current->warnings;
@@ -220,13 +221,18 @@ void check_images(context& c) {
       } else if (core::has_image_extension(path)) {
         c.add(severity::error, s.name, name, "orphan image: no image entry names it");
       } else {
-        c.add(severity::warning, s.name, name, "stray file: not an image and not named by the JSON");
+        c.add(severity::warning, s.name, name,
+              "stray file: not an image and not named by the JSON");
       }
     }
     const bool orphan_errors = c.current->errors > errors_mid;
     const bool orphan_warnings = c.current->warnings > warnings_mid;
-    c.line(orphan_errors ? line_status::fail : orphan_warnings ? line_status::warn : line_status::pass,
-           fmt::format("{}: {} orphan files", capitalize(s.name), orphans));
+    c.line(orphan_errors     ? line_status::fail
+           : orphan_warnings ? line_status::warn
+                             : line_status::pass,
+           orphans == 0
+               ? fmt::format("{}: no orphan files", capitalize(s.name))
+               : fmt::format("{}: {} files no image entry names", capitalize(s.name), orphans));
   }
   if (dangling > 0) {
     c.note(fmt::format("{} broken symlinks are reported under rule 8 (four_class)", dangling));

@@ -49,12 +49,12 @@ struct metadata {
 // ---- image files ----
 // What one image file turned out to be, shared between datasets (keyed by inode).
 struct file_check {
-  bool readable = false;     // exists and fully decodes (or its header parses, when skipping)
-  std::string error;         // why not
+  bool readable = false;  // exists and fully decodes (or its header parses, when skipping)
+  std::string error;      // why not
   std::int64_t width = 0, height = 0;
   std::uint64_t content_hash = 0;  // of the decoded pixels (of the bytes when skipping decode)
   std::uint64_t size = 0;
-  bool constant = false;           // every pixel the same (a blank slice)
+  bool constant = false;  // every pixel the same (a blank slice)
 };
 
 struct file_key {
@@ -71,8 +71,8 @@ using file_cache = std::unordered_map<file_key, file_check, file_key_hash>;
 
 // One image entry of a split as found on disk.
 struct entry_state {
-  bool plain_name = true;   // no folder part, not "." or ".."
-  bool exists = false;      // something is there (lstat)
+  bool plain_name = true;  // no folder part, not "." or ".."
+  bool exists = false;     // something is there (lstat)
   bool is_symlink = false;
   std::string link_target;  // readlink text
   bool resolves = false;    // stat (following links) finds a regular file
@@ -84,12 +84,12 @@ struct entry_state {
 struct split_state {
   std::string name;
   fs::path dir, json_path;
-  bool loaded = false;      // the COCO file parsed; otherwise only rule 1 saw it
+  bool loaded = false;  // the COCO file parsed; otherwise only rule 1 saw it
   std::string load_error;
   core::dataset data;
-  std::vector<entry_state> entries;  // aligned with data.images
+  std::vector<entry_state> entries;                     // aligned with data.images
   std::vector<std::optional<core::slice_id>> identity;  // aligned with data.images
-  std::vector<std::optional<int>> version;               // _aug<k>, aligned
+  std::vector<std::optional<int>> version;              // _aug<k>, aligned
   // Annotations per image index, and category name per category id.
   std::vector<std::vector<std::size_t>> boxes_of;
   std::unordered_map<std::int64_t, std::string> category_name;
@@ -104,8 +104,8 @@ struct context {
   int expected_classes = 0;  // 6, 4 or 0 (unknown set)
   std::vector<std::string> expected_names;
   std::string expected_from;
-  bool four_class = false;   // a 4-class variant (rule 8's filtering applies)
-  bool augmented = false;    // an augmented variant (rule 6 applies in full)
+  bool four_class = false;  // a 4-class variant (rule 8's filtering applies)
+  bool augmented = false;   // an augmented variant (rule 6 applies in full)
 
   validation out;
   rule_result* current = nullptr;
@@ -129,7 +129,8 @@ void check_metadata(context& c);
 void check_duplicates(context& c);
 
 // Fills entry_state for every loaded split and decodes the files not yet in `cache`.
-void scan_files(std::vector<context*>& datasets, file_cache& cache, const validate_options& options);
+void scan_files(std::vector<context*>& datasets, file_cache& cache,
+                const validate_options& options);
 
 // Helpers.
 [[nodiscard]] std::string thousands(std::uint64_t n);

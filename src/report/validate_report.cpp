@@ -12,20 +12,28 @@ constexpr std::string_view rule_line =
 
 std::string_view symbol(line_status s) {
   switch (s) {
-    case line_status::pass: return "✓";
-    case line_status::fail: return "✗";
-    case line_status::warn: return "!";
-    case line_status::skip: return "–";
+    case line_status::pass:
+      return "✓";
+    case line_status::fail:
+      return "✗";
+    case line_status::warn:
+      return "!";
+    case line_status::skip:
+      return "–";
   }
   return "?";
 }
 
 std::string_view status_name(line_status s) {
   switch (s) {
-    case line_status::pass: return "pass";
-    case line_status::fail: return "fail";
-    case line_status::warn: return "warn";
-    case line_status::skip: return "skip";
+    case line_status::pass:
+      return "pass";
+    case line_status::fail:
+      return "fail";
+    case line_status::warn:
+      return "warn";
+    case line_status::skip:
+      return "skip";
   }
   return "?";
 }
@@ -42,7 +50,8 @@ std::string counts(std::uint64_t errors, std::uint64_t warnings) {
   std::string out;
   if (errors > 0) out += fmt::format("{} error{}", errors, errors == 1 ? "" : "s");
   if (warnings > 0) {
-    out += fmt::format("{}{} warning{}", out.empty() ? "" : ", ", warnings, warnings == 1 ? "" : "s");
+    out +=
+        fmt::format("{}{} warning{}", out.empty() ? "" : ", ", warnings, warnings == 1 ? "" : "s");
   }
   return out;
 }
@@ -52,8 +61,10 @@ void write_validation(core::json_writer& w, const validation& v) {
   w.field("dataset_dir", v.dataset_dir);
   w.field("kind", v.kind);
   w.key("expected_classes");
-  if (v.expected_classes) w.value(v.expected_classes);
-  else w.null();
+  if (v.expected_classes)
+    w.value(v.expected_classes);
+  else
+    w.null();
   w.field("expected_classes_from", v.expected_classes_from);
   w.field("has_metadata", v.has_metadata);
   w.field("passed", v.passed());
@@ -112,12 +123,13 @@ std::string to_text(const validation& v, std::size_t max_items) {
   add(rule_line);
   add(fmt::format("Dataset: {}", v.dataset_dir));
   add(fmt::format("Kind: {}{}{}", v.kind,
-                  v.expected_classes_from.empty() ? ""
-                                                  : fmt::format(" (class set from {})",
-                                                                v.expected_classes_from),
+                  v.expected_classes_from.empty()
+                      ? ""
+                      : fmt::format(" (class set from {})", v.expected_classes_from),
                   v.has_metadata ? "" : " · no metadata.yaml"));
   std::size_t numbered = 0;
-  for (const auto& r : v.rules) numbered += r.id == rule_metadata || r.id == rule_duplicates ? 0 : 1;
+  for (const auto& r : v.rules)
+    numbered += r.id == rule_metadata || r.id == rule_duplicates ? 0 : 1;
   std::size_t k = 0;
   bool extra_header = false;
   for (const auto& r : v.rules) {
@@ -139,7 +151,8 @@ std::string to_text(const validation& v, std::size_t max_items) {
   if (errors == 0 && warnings == 0) {
     add("✓ VALIDATION PASSED - Dataset ready for training!");
   } else if (errors == 0) {
-    add(fmt::format("✓ VALIDATION PASSED with {} - read them before training", counts(0, warnings)));
+    add(fmt::format("✓ VALIDATION PASSED with {} - read them before training",
+                    counts(0, warnings)));
   } else {
     add(fmt::format("✗ VALIDATION FAILED: {}", counts(errors, warnings)));
   }

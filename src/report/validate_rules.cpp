@@ -35,11 +35,13 @@ std::vector<std::string> expected_set_problems(const context& c, const category_
   std::vector<std::string> problems;
   std::map<std::string, int> seen;
   for (const auto& [id, name] : list) {
-    if (++seen[name] == 2) problems.push_back(fmt::format("category name '{}' appears twice", name));
+    if (++seen[name] == 2)
+      problems.push_back(fmt::format("category name '{}' appears twice", name));
   }
   for (std::size_t i = 0; i < c.expected_names.size(); ++i) {
     const auto& want = c.expected_names[i];
-    auto it = std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.second == want; });
+    auto it =
+        std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.second == want; });
     if (it == list.end()) {
       problems.push_back(fmt::format("lacks category {} (id {})", want, i));
     } else if (it->first != static_cast<std::int64_t>(i)) {
@@ -48,7 +50,8 @@ std::vector<std::string> expected_set_problems(const context& c, const category_
   }
   for (const auto& [id, name] : list) {
     if (c.four_class && is_removed_class(name)) continue;
-    if (std::find(c.expected_names.begin(), c.expected_names.end(), name) == c.expected_names.end()) {
+    if (std::find(c.expected_names.begin(), c.expected_names.end(), name) ==
+        c.expected_names.end()) {
       problems.push_back(fmt::format("unexpected category '{}' (id {})", name, id));
     }
   }
@@ -86,8 +89,10 @@ void check_coco(context& c) {
     auto list = categories_of(s);
     auto it = std::find_if(distinct.begin(), distinct.end(),
                            [&](const auto& d) { return d.first == list; });
-    if (it == distinct.end()) distinct.push_back({std::move(list), {s.name}});
-    else it->second.push_back(s.name);
+    if (it == distinct.end())
+      distinct.push_back({std::move(list), {s.name}});
+    else
+      it->second.push_back(s.name);
   }
   if (distinct.size() > 1) {
     for (std::size_t k = 1; k < distinct.size(); ++k) {
@@ -103,8 +108,9 @@ void check_coco(context& c) {
   }
   if (c.expected_names.empty()) {
     c.line(line_status::skip, "Class set not checked (unknown)");
-    c.note("no --expected-classes, no type in metadata.yaml and the category names are neither "
-           "the 6- nor the 4-class set: only consistency between splits was checked");
+    c.note(
+        "no --expected-classes, no type in metadata.yaml and the category names are neither "
+        "the 6- nor the 4-class set: only consistency between splits was checked");
     return;
   }
   const auto errors_before = c.current->errors;
@@ -145,7 +151,8 @@ void check_classes(context& c) {
   }
   for (const auto& s : c.splits) {
     if (!s.loaded) {
-      c.line(line_status::skip, fmt::format("{}: not checked (its COCO file is invalid)", capitalize(s.name)));
+      c.line(line_status::skip,
+             fmt::format("{}: not checked (its COCO file is invalid)", capitalize(s.name)));
       continue;
     }
     std::map<std::string, std::uint64_t> boxes;
@@ -164,8 +171,8 @@ void check_classes(context& c) {
       } else {
         any_error = true;
         c.add(severity::error, s.name, "",
-              fmt::format("no {} boxes although {} patients in the dataset have {}", name,
-                          patients, name));
+              fmt::format("no {} boxes although {} patients in the dataset have {}", name, patients,
+                          name));
       }
     }
     if (missing.empty()) {
@@ -199,7 +206,8 @@ void check_leakage(context& c) {
     }
   }
   if (unreadable_names > 0) {
-    c.line(line_status::fail, fmt::format("{} file names without a slice identity", unreadable_names));
+    c.line(line_status::fail,
+           fmt::format("{} file names without a slice identity", unreadable_names));
   }
   for (std::size_t a = 0; a < c.splits.size(); ++a) {
     for (std::size_t b = a + 1; b < c.splits.size(); ++b) {
@@ -254,8 +262,9 @@ void check_leakage(context& c) {
                      copies == 0 ? "No" : fmt::format("{} times an", copies), thousands(compared),
                      c.options.skip_image_validation ? "file" : "pixel"));
   if (c.options.skip_image_validation) {
-    c.note("--skip-image-validation: copies are found by file bytes, so a re-encoded copy "
-           "is not seen");
+    c.note(
+        "--skip-image-validation: copies are found by file bytes, so a re-encoded copy "
+        "is not seen");
   }
   if (blank > 0) {
     c.note(fmt::format("{} blank images (one grey level) are left out of the copy check", blank));
@@ -267,7 +276,8 @@ void check_boxes(context& c) {
   constexpr double edge_tolerance = 0.5;  // px, the tolerance for rounding
   for (const auto& s : c.splits) {
     if (!s.loaded) {
-      c.line(line_status::skip, fmt::format("{}: not checked (its COCO file is invalid)", capitalize(s.name)));
+      c.line(line_status::skip,
+             fmt::format("{}: not checked (its COCO file is invalid)", capitalize(s.name)));
       continue;
     }
     std::unordered_map<std::int64_t, const core::image*> image_of;
@@ -282,7 +292,8 @@ void check_boxes(context& c) {
         return fmt::format("annotation {} [{}, {}, {}, {}]", a.id, b.x, b.y, b.w, b.h);
       };
       std::string problem;
-      if (!std::isfinite(b.x) || !std::isfinite(b.y) || !std::isfinite(b.w) || !std::isfinite(b.h)) {
+      if (!std::isfinite(b.x) || !std::isfinite(b.y) || !std::isfinite(b.w) ||
+          !std::isfinite(b.h)) {
         problem = "is not finite";
       } else if (!(b.w > 0) || !(b.h > 0)) {
         problem = "has zero width or height";
@@ -319,8 +330,10 @@ void check_duplicates(context& c) {
     // The same slice twice among the originals (e.g. from two sources).
     std::map<core::slice_id, std::string> first;
     std::map<std::uint64_t, std::pair<core::slice_id, std::string>> content;
+    std::set<std::string_view> names;
     for (std::size_t i = 0; i < s.data.images.size(); ++i) {
       const auto& name = s.data.images[i].file_name;
+      if (!names.insert(name).second) continue;  // one file named twice: rule 4's finding
       const auto& id = s.identity[i];
       if (id && is_original(s.version[i])) {
         auto [it, fresh] = first.emplace(*id, name);

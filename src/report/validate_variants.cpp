@@ -82,7 +82,8 @@ core::result<reference_split> load_reference(const fs::path& dir) {
 
 // Byte identity of two files: the same inode (a hard link) is identical without reading.
 bool identical_files(const fs::path& a, const fs::path& b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
   if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino) return true;
   if (sa.st_size != sb.st_size) return false;
@@ -95,7 +96,7 @@ std::optional<fs::path> original_dataset_dir(const context& c, std::string& how)
   std::error_code ec;
   if (c.meta.original_dataset) {
     how = "metadata.yaml original_dataset";
-    return c.root / *c.meta.original_dataset;
+    return (c.root / *c.meta.original_dataset).lexically_normal();
   }
   auto root = fs::absolute(c.root, ec).lexically_normal();
   if (root.filename().empty()) root = root.parent_path();
@@ -136,7 +137,8 @@ void check_augmentation(context& c) {
                         : "an augmented version in a dataset that metadata.yaml says is original");
     }
     c.line(found == 0 ? line_status::pass : line_status::fail,
-           fmt::format("{}: {} augmented names", capitalize(s.name), found));
+           found == 0 ? fmt::format("{}: no augmented names", capitalize(s.name))
+                      : fmt::format("{}: {} augmented names", capitalize(s.name), found));
   }
   if (!c.augmented) {
     c.note("an original (unaugmented) variant: only the absence of _aug names was checked");
@@ -153,15 +155,17 @@ void check_augmentation(context& c) {
         if (v) multiplier = std::max(multiplier, *v + 1);
       }
     }
-    c.note(fmt::format("no augmentation.multiplier in metadata.yaml: {} inferred from the "
-                       "highest _aug<k> present, and no dropped versions are known",
-                       multiplier));
+    c.note(
+        fmt::format("no augmentation.multiplier in metadata.yaml: {} inferred from the "
+                    "highest _aug<k> present, and no dropped versions are known",
+                    multiplier));
   }
   std::string how;
   const auto original_dir = original_dataset_dir(c, how);
   if (!original_dir) {
-    c.note("original dataset not found (no original_dataset in metadata.yaml, no <name>_original "
-           "sibling): _aug0 was not compared with the originals");
+    c.note(
+        "original dataset not found (no original_dataset in metadata.yaml, no <name>_original "
+        "sibling): _aug0 was not compared with the originals");
   }
 
   struct pair_to_compare {
@@ -259,7 +263,8 @@ void check_augmentation(context& c) {
       const auto it = reference->index_of_name.find(original);
       const auto zero = have.find(0);
       if (it == reference->index_of_name.end()) {
-        c.add(severity::error, s.name, zero != have.end() ? s.data.images[zero->second].file_name : original,
+        c.add(severity::error, s.name,
+              zero != have.end() ? s.data.images[zero->second].file_name : original,
               fmt::format("no original '{}' in {}", original, (reference->dir).string()));
         continue;
       }
@@ -280,18 +285,19 @@ void check_augmentation(context& c) {
         }
       }
     }
-    const double ratio = groups.empty() ? 0.0
-                                        : static_cast<double>(versions) /
-                                              static_cast<double>(groups.size());
+    const double ratio =
+        groups.empty() ? 0.0 : static_cast<double>(versions) / static_cast<double>(groups.size());
     const bool ok = c.current->errors == errors_before;
-    c.line(ok ? line_status::pass : line_status::fail,
-           fmt::format("{}: augmentation multiplier {:.2f}x (expected {}x{})", capitalize(s.name),
-                       ratio, multiplier,
-                       dropped > 0 ? fmt::format(", {} versions dropped as recorded", dropped) : ""));
+    c.line(
+        ok ? line_status::pass : line_status::fail,
+        fmt::format("{}: augmentation multiplier {:.2f}x (expected {}x{})", capitalize(s.name),
+                    ratio, multiplier,
+                    dropped > 0 ? fmt::format(", {} versions dropped as recorded", dropped) : ""));
     c.line(ok ? line_status::pass : line_status::fail,
            fmt::format("{}: original images: {}", capitalize(s.name), thousands(groups.size())));
-    c.line(ok ? line_status::pass : line_status::fail,
-           fmt::format("{}: total after augmentation: {}", capitalize(s.name), thousands(versions)));
+    c.line(
+        ok ? line_status::pass : line_status::fail,
+        fmt::format("{}: total after augmentation: {}", capitalize(s.name), thousands(versions)));
   }
 
   // Byte identity, in parallel (files may be large and many).
@@ -363,6 +369,7 @@ void check_four_class(context& c) {
           fmt::format("{} images are copies, not relative symlinks into the 6-class set", copies));
   }
   if (!c.four_class) {
+    if (links == 0) c.line(line_status::skip, "Not a 4-class dataset (no symlinks)");
     c.note("not a 4-class dataset: EDH/HC filtering does not apply");
     return;
   }
@@ -407,9 +414,10 @@ void check_four_class(context& c) {
     }
     if (folders.size() != 1 || s.data.images.empty()) {
       all_sources = false;
-      c.note(fmt::format("{}: images are not all symlinks into one folder, so the filtering "
-                         "was not compared with a 6-class source",
-                         s.name));
+      c.note(
+          fmt::format("{}: images are not all symlinks into one folder, so the filtering "
+                      "was not compared with a 6-class source",
+                      s.name));
       continue;
     }
     auto source = load_reference(*folders.begin());
@@ -421,8 +429,9 @@ void check_four_class(context& c) {
       continue;
     }
     if (source->dir.filename() != s.name) {
-      c.add(severity::error, s.name, "",
-            fmt::format("links point into the source's '{}' split", source->dir.filename().string()));
+      c.add(
+          severity::error, s.name, "",
+          fmt::format("links point into the source's '{}' split", source->dir.filename().string()));
     }
     std::set<std::string> linked;
     for (std::size_t i = 0; i < s.data.images.size(); ++i) {

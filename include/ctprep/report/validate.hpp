@@ -59,12 +59,12 @@ struct rule_result {
 
 struct validation {
   std::string dataset_dir;
-  std::string kind;                  // "6class augmented", "4class original", "unknown"...
-  int expected_classes = 0;          // 6, 4, or 0 when the class set is not known
-  std::string expected_classes_from; // "--expected-classes", "metadata.yaml", "categories"
+  std::string kind;                   // "6class augmented", "4class original", "unknown"...
+  int expected_classes = 0;           // 6, 4, or 0 when the class set is not known
+  std::string expected_classes_from;  // "--expected-classes", "metadata.yaml", "categories"
   bool has_metadata = false;
-  std::vector<rule_result> rules;    // in report order
-  std::vector<finding> findings;     // in rule order, then as found (deterministic)
+  std::vector<rule_result> rules;  // in report order
+  std::vector<finding> findings;   // in rule order, then as found (deterministic)
   [[nodiscard]] std::uint64_t errors() const;
   [[nodiscard]] std::uint64_t warnings() const;
   [[nodiscard]] bool passed() const { return errors() == 0; }
