@@ -69,12 +69,45 @@ std::string_view type_name(element_type t) {
   return "a value";
 }
 
+// A JSON path such as annotations[17].bbox[2], built only when an error needs it:
+// formatting a path for every field read would cost more than the parse itself.
+struct json_path {
+  std::string_view list;
+  std::size_t index = npos;
+  std::string_view key = {};
+  std::size_t sub = npos;
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  [[nodiscard]] json_path with_key(std::string_view k) const { return {list, index, k, npos}; }
+  [[nodiscard]] json_path with_sub(std::size_t i) const { return {list, index, key, i}; }
+  [[nodiscard]] std::string str() const {
+    std::string out(list);
+    if (index != npos) out += fmt::format("[{}]", index);
+    if (!key.empty()) out += fmt::format(".{}", key);
+    if (sub != npos) out += fmt::format("[{}]", sub);
+    return out;
+  }
+};
+
+}  // namespace
+}  // namespace ctprep::coco
+
+template <>
+struct fmt::formatter<ctprep::coco::json_path> : fmt::formatter<std::string> {
+  auto format(const ctprep::coco::json_path& p, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string>::format(p.str(), ctx);
+  }
+};
+
+namespace ctprep::coco {
+namespace {
+
 // Reads one file's objects; every error carries the origin and the JSON path.
 class reader {
  public:
   explicit reader(std::string_view origin) : origin_(origin) {}
 
-  core::error type_error(const std::string& path, std::string_view wanted, element e) const {
+  core::error type_error(const json_path& path, std::string_view wanted, element e) const {
     return core::error::make(
         error_code::bad_coco,
         fmt::format("'{}': {} must be {}, found {}", origin_, path, wanted, type_name(e.type())));
@@ -83,7 +116,7 @@ class reader {
     return core::error::make(error_code::bad_coco, fmt::format("'{}': {}", origin_, details));
   }
 
-  core::result<std::int64_t> integer(element e, const std::string& path) const {
+  core::result<std::int64_t> integer(element e, const json_path& path) const {
     if (e.type() == element_type::INT64) return std::int64_t(e.get_int64().value_unsafe());
     if (e.type() == element_type::UINT64) {
       return tl::unexpected(coco_error(fmt::format("{} is out of range", path)));
@@ -91,7 +124,7 @@ class reader {
     return tl::unexpected(type_error(path, "an integer", e));
   }
 
-  core::result<double> number(element e, const std::string& path) const {
+  core::result<double> number(element e, const json_path& path) const {
     switch (e.type()) {
       case element_type::INT64:
         return static_cast<double>(e.get_int64().value_unsafe());
@@ -109,12 +142,12 @@ class reader {
     }
   }
 
-  core::result<std::string> string(element e, const std::string& path) const {
+  core::result<std::string> string(element e, const json_path& path) const {
     if (e.type() != element_type::STRING) return tl::unexpected(type_error(path, "a string", e));
     return std::string(e.get_string().value_unsafe());
   }
 
-  core::result<core::box> bbox(element e, const std::string& path) const {
+  core::result<core::box> bbox(element e, const json_path& path) const {
     if (e.type() != element_type::ARRAY) return tl::unexpected(type_error(path, "an array", e));
     const simdjson::dom::array array = e.get_array().value_unsafe();
     if (array.size() != 4) {
@@ -124,7 +157,7 @@ class reader {
     double v[4];
     std::size_t i = 0;
     for (element item : array) {
-      auto n = number(item, fmt::format("{}[{}]", path, i));
+      auto n = number(item, path.with_sub(i));
       if (!n) return tl::unexpected(n.error());
       v[i++] = *n;
     }
@@ -135,14 +168,14 @@ class reader {
     return core::box{v[0], v[1], v[2], v[3]};
   }
 
-  core::result<core::category> category(element e, const std::string& path) const {
+  core::result<core::category> category(element e, const json_path& path) const {
     if (e.type() != element_type::OBJECT) return tl::unexpected(type_error(path, "an object", e));
     core::category c;
     bool has_id = false, has_name = false;
     const simdjson::dom::object object = e.get_object().value_unsafe();
     for (auto field : object) {
       const std::string_view key = field.key;
-      const auto here = [&] { return fmt::format("{}.{}", path, key); };
+      const auto here = [&] { return path.with_key(key); };
       if (key == "id") {
         auto v = integer(field.value, here());
         if (!v) return tl::unexpected(v.error());
@@ -168,14 +201,14 @@ class reader {
     return c;
   }
 
-  core::result<core::image> image(element e, const std::string& path) const {
+  core::result<core::image> image(element e, const json_path& path) const {
     if (e.type() != element_type::OBJECT) return tl::unexpected(type_error(path, "an object", e));
     core::image im;
     bool has_id = false, has_name = false, has_width = false, has_height = false;
     const simdjson::dom::object object = e.get_object().value_unsafe();
     for (auto field : object) {
       const std::string_view key = field.key;
-      const auto here = [&] { return fmt::format("{}.{}", path, key); };
+      const auto here = [&] { return path.with_key(key); };
       if (key == "id") {
         auto v = integer(field.value, here());
         if (!v) return tl::unexpected(v.error());
@@ -208,7 +241,7 @@ class reader {
     return im;
   }
 
-  core::result<core::annotation> annotation(element e, const std::string& path) const {
+  core::result<core::annotation> annotation(element e, const json_path& path) const {
     if (e.type() != element_type::OBJECT) return tl::unexpected(type_error(path, "an object", e));
     core::annotation a;
     bool has_id = false, has_image = false, has_category = false, has_bbox = false,
@@ -216,7 +249,7 @@ class reader {
     const simdjson::dom::object object = e.get_object().value_unsafe();
     for (auto field : object) {
       const std::string_view key = field.key;
-      const auto here = [&] { return fmt::format("{}.{}", path, key); };
+      const auto here = [&] { return path.with_key(key); };
       if (key == "id" || key == "image_id" || key == "category_id" || key == "iscrowd") {
         auto v = integer(field.value, here());
         if (!v) return tl::unexpected(v.error());
@@ -255,14 +288,14 @@ class reader {
   template <typename T, typename F>
   core::result<std::vector<T>> list(element e, std::string_view name, F&& read_one) const {
     if (e.type() != element_type::ARRAY) {
-      return tl::unexpected(type_error(std::string(name), "an array", e));
+      return tl::unexpected(type_error(json_path{name}, "an array", e));
     }
     const simdjson::dom::array array = e.get_array().value_unsafe();
     std::vector<T> out;
     out.reserve(array.size());
     std::size_t i = 0;
     for (element item : array) {
-      auto v = read_one(item, fmt::format("{}[{}]", name, i++));
+      auto v = read_one(item, json_path{name, i++});
       if (!v) return tl::unexpected(v.error());
       out.push_back(std::move(*v));
     }
@@ -309,7 +342,9 @@ core::result<void> check_references(const core::dataset& d, const reader& r) {
 
 core::result<core::dataset> parse_padded(const simdjson::padded_string& json,
                                          std::string_view origin) {
-  simdjson::dom::parser parser;
+  // One parser per thread, reused: its buffers stay allocated (and paged in) between
+  // reads, which matters when a command reads several split files.
+  thread_local simdjson::dom::parser parser;
   element root;
   if (auto err = parser.parse(json).get(root); err) {
     return tl::unexpected(
@@ -317,7 +352,7 @@ core::result<core::dataset> parse_padded(const simdjson::padded_string& json,
   }
   reader r(origin);
   if (root.type() != element_type::OBJECT) {
-    return tl::unexpected(r.type_error("the top level", "an object", root));
+    return tl::unexpected(r.type_error(json_path{"the top level"}, "an object", root));
   }
   core::dataset d;
   bool has_images = false, has_categories = false;
@@ -326,18 +361,18 @@ core::result<core::dataset> parse_padded(const simdjson::padded_string& json,
     const std::string_view key = field.key;
     if (key == "images") {
       auto v = r.list<core::image>(field.value, key,
-                                   [&](element e, const std::string& p) { return r.image(e, p); });
+                                   [&](element e, const json_path& p) { return r.image(e, p); });
       if (!v) return tl::unexpected(v.error());
       d.images = std::move(*v);
       has_images = true;
     } else if (key == "annotations") {
       auto v = r.list<core::annotation>(
-          field.value, key, [&](element e, const std::string& p) { return r.annotation(e, p); });
+          field.value, key, [&](element e, const json_path& p) { return r.annotation(e, p); });
       if (!v) return tl::unexpected(v.error());
       d.annotations = std::move(*v);
     } else if (key == "categories") {
       auto v = r.list<core::category>(
-          field.value, key, [&](element e, const std::string& p) { return r.category(e, p); });
+          field.value, key, [&](element e, const json_path& p) { return r.category(e, p); });
       if (!v) return tl::unexpected(v.error());
       d.categories = std::move(*v);
       has_categories = true;
