@@ -54,6 +54,28 @@ core::result<std::string> encode_png(const image_u8& image, int compression) {
   return encode(image, ".png", {cv::IMWRITE_PNG_COMPRESSION, compression});
 }
 
+core::result<std::string> encode_png(const image_u16& image, int compression) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.pixels.size() !=
+          static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.height)) {
+    return core::fail(core::error_code::bad_argument,
+                      fmt::format("cannot encode a {}x{} 16-bit image holding {} values",
+                                  image.width, image.height, image.pixels.size()));
+  }
+  const cv::Mat view(image.height, image.width, CV_16UC1,
+                     const_cast<std::uint16_t*>(image.pixels.data()));
+  std::vector<std::uint8_t> buffer;
+  try {
+    if (!cv::imencode(".png", view, buffer, {cv::IMWRITE_PNG_COMPRESSION, compression})) {
+      return core::fail(core::error_code::internal, "16-bit PNG encoder failed");
+    }
+  } catch (const cv::Exception& e) {
+    return core::fail(core::error_code::internal,
+                      fmt::format("16-bit PNG encoder failed: {}", e.what()));
+  }
+  return std::string(buffer.begin(), buffer.end());
+}
+
 core::result<std::string> encode_jpeg(const image_u8& image, int quality) {
   return encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality});
 }

@@ -24,10 +24,18 @@ struct image_u8 {
   }
 };
 
+// 16-bit gray (e.g. CT values + 1024 for users who window later).
+struct image_u16 {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint16_t> pixels;  // row-major
+};
+
 [[nodiscard]] image_u8 make_image(int width, int height, int channels, std::uint8_t fill = 0);
 
 // compression 0..9 (zlib level); 1 is fast with small files for CT slices.
 [[nodiscard]] core::result<std::string> encode_png(const image_u8& image, int compression = 1);
+[[nodiscard]] core::result<std::string> encode_png(const image_u16& image, int compression = 1);
 [[nodiscard]] core::result<std::string> encode_jpeg(const image_u8& image, int quality = 95);
 
 // Decodes a whole PNG or JPEG (every pixel, so a truncated file fails); gray stays
