@@ -77,3 +77,33 @@ TEST(cli_validate, exits_3_for_a_missing_dataset_and_4_for_unreadable_json) {
 
 }  // namespace
 }  // namespace ctprep
+
+namespace ctprep {
+namespace {
+
+// The release gate on what the pipeline itself builds: synth world -> prepare ->
+// validate must give zero findings (errors and warnings) on all four datasets.
+TEST(cli_validate, passes_a_release_that_prepare_just_built_with_zero_findings) {
+  testing::temp_dir dir;
+  const auto world = dir / "world";
+  auto synth =
+      run_ctprep({"synth", "world", "--out", world.string(), "--scale", "demo", "--quiet"});
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  auto prepare = run_ctprep({"prepare", "--data-root", world.string(), "--quiet"});
+  ASSERT_EQ(prepare.exit_code, 0) << prepare.out << prepare.err;
+  const auto v4 = world / "training_datasets" / "v4";
+  auto r = run_ctprep({"validate", "--dataset-dir", v4.string(), "--json", "--quiet"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(r.out.starts_with("{\n  \"passed\": true,\n  \"errors\": 0,\n  \"warnings\": 0,"))
+      << r.out.substr(0, 4000);
+  for (const char* folder :
+       {"6class_coco_original", "6class_coco", "4class_coco_original", "4class_coco"}) {
+    EXPECT_NE(r.out.find((v4 / folder).string()), std::string::npos) << folder;
+  }
+  // The comparisons that need the sibling datasets really ran.
+  EXPECT_NE(r.out.find("originals byte-identical"), std::string::npos);
+  EXPECT_NE(r.out.find("Images follow the 6-class source"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ctprep
