@@ -90,8 +90,8 @@ int run_download(download_options& o) {
   fetch::addressing_style style = fetch::addressing_style::automatic;
   if (o.addressing == "path") style = fetch::addressing_style::path;
   if (o.addressing == "virtual") style = fetch::addressing_style::virtual_hosted;
-  // Checked before anything is read, but needed only after the plan.
   auto converter = make_download_converter(o.convert);
+  if (!converter) return report_error(cmd, converter.error());
 
   // [1/6] what exists
   fmt::print("[1/6] Scanning existing datasets\n");
@@ -161,7 +161,6 @@ int run_download(download_options& o) {
     fmt::print("Dry run: nothing fetched.\n");
     return exit_ok;
   }
-  if (!o.no_convert && !converter) return report_error(cmd, converter.error());
 
   // Credentials (never printed: only where they came from).
   fetch::credential_options co;

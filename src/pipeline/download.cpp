@@ -173,6 +173,27 @@ download_plan make_plan(const feedback_table& csv, const std::set<core::slice_id
 
 // ---- 3. fetch and convert -------------------------------------------------------------
 
+converter dicom_converter(const dicom::convert_options& options) {
+  return [options](std::string_view bytes, std::string_view origin) -> core::result<converted> {
+    auto slice = dicom::convert_dicom(bytes, origin, options);
+    if (!slice) return tl::unexpected(slice.error());
+    converted out;
+    out.warnings = std::move(slice->warnings);
+    switch (slice->outcome) {
+      case dicom::convert_outcome::converted: out.png = std::move(slice->png_bytes); return out;
+      case dicom::convert_outcome::skipped_thickness:
+        out.skipped = true;
+        out.reason = std::move(slice->reason);
+        return out;
+      case dicom::convert_outcome::skipped_not_image:
+        return core::fail(core::error_code::unsupported_dicom, slice->reason);
+      case dicom::convert_outcome::failed:
+        return core::fail(core::error_code::corrupt_dicom, slice->reason);
+    }
+    return core::fail(core::error_code::internal, "unknown conversion outcome");
+  };
+}
+
 std::string_view outcome_name(item_outcome o) noexcept {
   switch (o) {
     case item_outcome::ok:
@@ -214,6 +235,12 @@ class item_log {
     w.field("reason", r.reason);
     w.field("bytes", r.bytes);
     w.field("attempts", r.attempts);
+    if (!r.warnings.empty()) {
+      w.key("warnings");
+      w.begin_array();
+      for (const auto& warning : r.warnings) w.value(warning);
+      w.end_array();
+    }
     w.key("ms");
     w.value(static_cast<std::int64_t>(r.ms + 0.5));
     w.end_object();

@@ -271,3 +271,37 @@ TEST(md5_hex, matches_known_digests) {
 
 }  // namespace
 }  // namespace ctprep::fetch
+
+namespace ctprep::fetch {
+namespace {
+
+TEST(getter_session_token, sends_and_signs_the_token) {
+  CTPREP_REQUIRE_S3_SERVER();
+  testing::temp_dir objects;
+  testing::write_text(objects / "tok" / "k.dcm", "token-protected");
+  testing::s3_server_options so;
+  so.objects = objects.path();
+  so.session_token = "FwoGZXIvYXdzEJr//token+/=";
+  testing::s3_server server(so);
+  transfer_options o;
+  o.endpoint.endpoint_url = server.endpoint();
+  o.creds = credentials{so.access_key, so.secret_key, so.session_token, "test"};
+  o.retries = 0;
+  std::vector<location> items{*parse_location("s3://tok/k.dcm")};
+  get_result got;
+  get_callbacks cb;
+  cb.on_done = [&](std::size_t, get_result&& r) {
+    got = std::move(r);
+    return true;
+  };
+  ASSERT_EQ(get_all(items, o, cb), 1u);
+  ASSERT_TRUE(got.ok) << got.reason;
+  EXPECT_EQ(got.body, "token-protected");
+  o.creds->session_token.clear();  // without it: refused, and fatal
+  ASSERT_EQ(get_all(items, o, cb), 1u);
+  EXPECT_EQ(got.reason, "403 InvalidToken");
+  EXPECT_TRUE(got.fatal_auth);
+}
+
+}  // namespace
+}  // namespace ctprep::fetch

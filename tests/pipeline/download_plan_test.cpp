@@ -98,7 +98,8 @@ TEST(download_plan, shards_partition_the_cut_plan_deterministically) {
   for (const auto& item : whole.items) expected.insert(item.file_name);
   EXPECT_EQ(united, expected);
   // Pinned: the partition must not change between versions (Slurm arrays rely on it).
-  EXPECT_EQ(shard_of({"520892552", "14"}, 4), shard_of({"520892552", "14"}, 4));
+  EXPECT_EQ(shard_of({"520892552", "14"}, 1000003), 171161u);
+  EXPECT_EQ(shard_of({"591645860", "2"}, 1000003), 176447u);
   EXPECT_EQ(shard_of({"1", "1"}, 1), 0u);
 }
 

@@ -16,6 +16,7 @@
 #include "ctprep/core/error.hpp"
 #include "ctprep/core/identity.hpp"
 #include "ctprep/core/progress.hpp"
+#include "ctprep/dicom/convert.hpp"
 #include "ctprep/fetch/getter.hpp"
 #include "ctprep/pipeline/feedback_csv.hpp"
 
@@ -103,6 +104,11 @@ struct converted {
 };
 using converter =
     std::function<core::result<converted>(std::string_view bytes, std::string_view origin)>;
+
+// `convert`'s pixel path (dicom::convert_dicom) as a download converter: a slice
+// outside the accepted thicknesses is skipped; a DICOM without an image or one that
+// cannot be decoded is an error (failed, with the reason).
+[[nodiscard]] converter dicom_converter(const dicom::convert_options& options);
 
 enum class item_outcome { ok, skipped, failed, not_attempted };
 [[nodiscard]] std::string_view outcome_name(item_outcome o) noexcept;
