@@ -202,7 +202,8 @@ core::result<converted_slice> convert_dicom(std::string_view bytes, std::string_
     png = imaging::encode_png(img16, o.png_compression);
   } else {
     imaging::image_u8 img8{image->width, image->height, image->channels, std::move(image->pixels8)};
-    png = imaging::encode_png(img8, o.png_compression);
+    png = o.png_compression == 1 ? imaging::encode_png_fast(img8)
+                                 : imaging::encode_png(img8, o.png_compression);
   }
   if (!png) return tl::unexpected(png.error());
   out.png_bytes = std::move(*png);

@@ -335,6 +335,7 @@ class dataset_parser {
 
   void take(const element& e) {
     const auto v = r_.value(e);
+    if (e.tag == tag_t{0x0028, 0x0009}) h_.has_frame_increment_pointer = true;
     const std::uint32_t key = std::uint32_t{e.tag.group} << 16 | e.tag.element;
     switch (key) {
       case 0x00080016:
@@ -565,15 +566,21 @@ core::result<header> parse_header(std::string_view bytes, std::string_view origi
           core::error_code::corrupt_dicom,
           fmt::format("'{}' is not DICOM ({} bytes, no 'DICM' marker)", origin, bytes.size()));
     }
-    const auto group = r.u16(0, false);
-    if (group == 0 || group > 0x0010 || group % 2 != 0) {
+    auto plausible = [&](bool big) {
+      const auto group = r.u16(0, big);
+      return group != 0 && group <= 0x0010 && group % 2 == 0;
+    };
+    if (plausible(false)) {
+      const bool ex = is_upper(bytes[4]) && is_upper(bytes[5]);
+      h.transfer_syntax = std::string(ex ? ts_explicit_le : ts_implicit_le);
+    } else if (plausible(true) && is_upper(bytes[4]) && is_upper(bytes[5])) {
+      h.transfer_syntax = std::string(ts_explicit_be);
+    } else {
       return core::fail(core::error_code::corrupt_dicom,
                         fmt::format("'{}' is not DICOM (no 'DICM' marker at byte 128 and no "
                                     "dataset at byte 0)",
                                     origin));
     }
-    const bool ex = is_upper(bytes[4]) && is_upper(bytes[5]);
-    h.transfer_syntax = std::string(ex ? ts_explicit_le : ts_implicit_le);
   }
 
   const auto& ts = h.transfer_syntax;

@@ -68,6 +68,10 @@ struct header {
   std::size_t pixel_offset = 0;
   std::size_t pixel_length = 0;  // defined length; for encapsulated: to the end
 
+  // (0028,0009) FrameIncrementPointer: GDCM asserts (aborts) on a file that has it
+  // without NumberOfFrames, so such a file is not handed to GDCM.
+  bool has_frame_increment_pointer = false;
+
   std::string inflated;  // the inflated dataset of a deflated file (else empty)
 };
 
