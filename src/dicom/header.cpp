@@ -84,7 +84,8 @@ struct element {
 
 class reader {
  public:
-  reader(std::string_view bytes, std::string_view origin) : bytes_(bytes), origin_(origin) {}
+  reader(std::string_view bytes, std::string_view origin, bool prefix = false)
+      : bytes_(bytes), origin_(origin), prefix_(prefix) {}
 
   // Reads one element header at `pos`; advances pos to the value.
   core::result<element> next(std::size_t& pos, bool explicit_vr, bool big_endian) const {
@@ -119,7 +120,8 @@ class reader {
       pos += 4;
     }
     e.value_offset = pos;
-    if (e.length != undefined_length && e.length > bytes_.size() - pos) {
+    const bool pixels = e.tag == tag_t{0x7FE0, 0x0010};
+    if (e.length != undefined_length && e.length > bytes_.size() - pos && !(prefix_ && pixels)) {
       return core::fail(
           core::error_code::corrupt_dicom,
           fmt::format("'{}': truncated: element ({:04X},{:04X}) at byte {} declares "
@@ -156,6 +158,7 @@ class reader {
  private:
   std::string_view bytes_;
   std::string_view origin_;
+  bool prefix_;  // the bytes are the start of a file: the pixel data may run past them
 };
 
 // Values found inside the enhanced multi-frame functional groups (5200,9229)/(5200,9230):
@@ -523,7 +526,7 @@ std::string syntax_label(std::string_view uid) {
   return std::string(uid);
 }
 
-core::result<header> parse_header(std::string_view bytes, std::string_view origin) {
+core::result<header> parse_header(std::string_view bytes, std::string_view origin, bool prefix) {
   header h;
   std::size_t pos = 0;
   if (bytes.size() >= 132 && bytes.substr(128, 4) == "DICM") {
@@ -531,7 +534,7 @@ core::result<header> parse_header(std::string_view bytes, std::string_view origi
   } else if (bytes.size() >= 4 && bytes.substr(0, 4) == "DICM") {
     pos = 4;  // no preamble
   }
-  const reader r(bytes, origin);
+  const reader r(bytes, origin, prefix);
   bool explicit_vr = true;
   bool big_endian = false;
   if (pos > 0) {

@@ -117,6 +117,13 @@ core::result<decoded_frame> decode_native(std::string_view bytes, const header& 
   }
   const auto* p = reinterpret_cast<const std::uint8_t*>(source.data() + h.pixel_offset) +
                   frame_bytes * static_cast<std::size_t>(frame);
+  const bool convert_needed =
+      ybr422 || (h.big_endian && bps > 1) ||
+      (f.samples == 3 && (h.planar_configuration.value_or(0) == 1 || f.photometric == "YBR_FULL"));
+  if (!convert_needed) {
+    f.borrowed = p;  // the common CT case: no copy
+    return f;
+  }
   f.data.assign(p, p + frame_bytes);
   if (ybr422) {
     std::vector<std::uint8_t> full(pixels * 3);
@@ -427,7 +434,8 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
   out.bit_depth = o.bit_depth;
   const std::size_t pixels = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.height);
   const std::size_t bps = static_cast<std::size_t>(f.bits_allocated / 8);
-  if (f.data.size() < pixels * static_cast<std::size_t>(f.samples) * bps) {
+  const std::uint8_t* px = f.sample_data();
+  if (f.sample_bytes() < pixels * static_cast<std::size_t>(f.samples) * bps) {
     return core::fail(core::error_code::internal,
                       fmt::format("'{}': frame buffer too small", origin));
   }
@@ -442,14 +450,14 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
     const int shift =
         bps == 1 ? 0 : std::max(0, f.bits_stored - 8) + (f.high_bit + 1 - f.bits_stored);
     auto sample = [&](std::size_t i) -> std::uint8_t {
-      if (bps == 1) return f.data[i];
+      if (bps == 1) return px[i];
       std::uint32_t v = 0;
       if (bps == 2) {
         std::uint16_t t;
-        std::memcpy(&t, f.data.data() + i * 2, 2);
+        std::memcpy(&t, px + i * 2, 2);
         v = t;
       } else {
-        std::memcpy(&v, f.data.data() + i * 4, 4);
+        std::memcpy(&v, px + i * 4, 4);
       }
       return static_cast<std::uint8_t>(std::min<std::uint32_t>(v >> shift, 255));
     };
@@ -611,9 +619,9 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
       }
     }
     auto raw = [&](std::size_t i) -> std::size_t {
-      if (f.bits_allocated == 8) return f.data[i];
+      if (f.bits_allocated == 8) return px[i];
       std::uint16_t v;
-      std::memcpy(&v, f.data.data() + 2 * i, 2);
+      std::memcpy(&v, px + 2 * i, 2);
       return v;
     };
     if (k.windows == 0) {
@@ -621,14 +629,14 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
     } else if (lut_channels == 1 && !replicate) {
       const std::uint8_t* lut = cache.lut8.data();
       if (f.bits_allocated == 16) {
-        const auto* src = f.data.data();
+        const auto* src = px;
         for (std::size_t i = 0; i < pixels; ++i) {
           std::uint16_t v;
           std::memcpy(&v, src + 2 * i, 2);
           out.pixels8[i] = lut[v];
         }
       } else {
-        for (std::size_t i = 0; i < pixels; ++i) out.pixels8[i] = lut[f.data[i]];
+        for (std::size_t i = 0; i < pixels; ++i) out.pixels8[i] = lut[px[i]];
       }
     } else {
       for (std::size_t i = 0; i < pixels; ++i) {
@@ -643,7 +651,7 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
   } else {
     for (std::size_t i = 0; i < pixels; ++i) {
       std::uint32_t r;
-      std::memcpy(&r, f.data.data() + 4 * i, 4);
+      std::memcpy(&r, px + 4 * i, 4);
       const auto s = stored_value(r, k);
       std::uint8_t v8[3] = {0, 0, 0};
       std::uint16_t v16 = 0;
