@@ -1,0 +1,54 @@
+// ctprep synth world: the source layout of SPEC 1 with CT-like slices.
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cli/synth.hpp"
+#include "ctprep/pipeline/synth_world.hpp"
+
+namespace ctprep::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct world_options {
+  fs::path out;
+  std::string scale = "demo";
+  std::uint64_t seed = 42;
+  common_options common;
+};
+
+int run_world(const world_options& o) {
+  auto scale = pipeline::world_scale_named(o.scale);
+  if (!scale) return report_error("synth world", scale.error());
+  const auto total = scale->v3_images + scale->roboflow_images + scale->pool_images;
+  auto progress = make_progress("synth world", total, o.common.quiet);
+  auto summary = pipeline::synth_world(o.out, *scale, o.seed, o.common.jobs, progress.get());
+  progress->finish();
+  if (!summary) return report_error("synth world", summary.error());
+  fmt::print("Synthetic world ({}) written to {}\n", o.scale, o.out.string());
+  fmt::print("  V3: {} images, Roboflow: {} images ({} slices in both), patients: {}\n",
+             summary->v3_images, summary->roboflow_images, summary->duplicates, summary->patients);
+  fmt::print("  pool: {} images; feedback CSV: {} rows ({} FP)\n", summary->pool_images,
+             summary->csv_rows, summary->fp_rows);
+  fmt::print("  listed but missing files: {}; boxes past the edge: {}\n", summary->missing_files,
+             summary->edge_boxes);
+  fmt::print("Next: ctprep prepare --data-root {}\n", o.out.string());
+  return exit_ok;
+}
+
+run_function setup_world(CLI::App& app) {
+  auto o = std::make_shared<world_options>();
+  app.add_option("--out", o->out, "Data root to write (training_datasets/, metadata/)")->required();
+  app.add_option("--scale", o->scale, "demo (seconds) or v4 (the real build's size)")
+      ->check(CLI::IsMember({"demo", "v4"}));
+  app.add_option("--seed", o->seed, "Seed (default 42)");
+  add_jobs_option(app, o->common);
+  add_quiet_option(app, o->common);
+  return [o] { return run_world(*o); };
+}
+
+const synth_registrar reg{
+    {"world", "V3 + Roboflow + no-hem pool + feedback CSV, CT-like images", setup_world}};
+
+}  // namespace
+}  // namespace ctprep::cli

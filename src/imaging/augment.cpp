@@ -1,0 +1,250 @@
+#include "ctprep/imaging/augment.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace ctprep::imaging {
+namespace {
+
+using affine = std::array<double, 6>;
+
+// Horizontal flip p0.5 (as the original's albumentations pipeline).
+constexpr double p_flip = 0.5, p_ssr = 0.8, p_crop = 0.6, p_bc = 0.6, p_clahe = 0.3,
+                 p_dropout = 0.4;
+constexpr double shift_limit = 0.1, scale_limit = 0.2, rotate_limit = 20.0;
+constexpr double brightness_limit = 0.2, contrast_limit = 0.2;
+
+void apply_affine(cv::Mat& img, const affine& m) {
+  const cv::Mat mm = (cv::Mat_<double>(2, 3) << m[0], m[1], m[2], m[3], m[4], m[5]);
+  cv::Mat out;
+  cv::warpAffine(img, out, mm, img.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                 cv::Scalar::all(0));
+  img = out;
+}
+
+// The whole pipeline on a Mat (gray or 3-channel; `bgr` says the channel order for CLAHE).
+void augment_mat(cv::Mat& img, std::vector<tracked_box>& boxes, core::rng& random, bool bgr) {
+  const int w = img.cols, h = img.rows;
+  if (random.chance(p_flip)) {
+    cv::flip(img, img, 1);
+    move_boxes(boxes, {-1, 0, static_cast<double>(w), 0, 1, 0}, w, h);
+  }
+  if (random.chance(p_ssr)) {
+    const double angle = random.uniform(-rotate_limit, rotate_limit);
+    const double scale = 1.0 + random.uniform(-scale_limit, scale_limit);
+    const double dx = random.uniform(-shift_limit, shift_limit);
+    const double dy = random.uniform(-shift_limit, shift_limit);
+    const double a = angle * M_PI / 180.0;
+    const double alpha = scale * std::cos(a), beta = scale * std::sin(a);
+    const double cx = w / 2.0, cy = h / 2.0;
+    // cv::getRotationMatrix2D, then the shift in pixels.
+    const affine m = {alpha, beta,  (1 - alpha) * cx - beta * cy + dx * w,
+                      -beta, alpha, beta * cx + (1 - alpha) * cy + dy * h};
+    apply_affine(img, m);
+    move_boxes(boxes, m, w, h);
+  }
+  if (random.chance(p_crop)) {
+    // A crop holding every box (their union), resized back to the image size.
+    double ux0 = w, uy0 = h, ux1 = 0, uy1 = 0;
+    bool any = false;
+    for (const auto& b : boxes) {
+      if (b.visible <= 0) continue;
+      any = true;
+      ux0 = std::min(ux0, b.box.bbox.x);
+      uy0 = std::min(uy0, b.box.bbox.y);
+      ux1 = std::max(ux1, b.box.bbox.x + b.box.bbox.w);
+      uy1 = std::max(uy1, b.box.bbox.y + b.box.bbox.h);
+    }
+    if (!any) {  // no box: any crop keeping at least half of each side
+      ux0 = w * 0.25, ux1 = w * 0.75, uy0 = h * 0.25, uy1 = h * 0.75;
+    }
+    const int x0 = static_cast<int>(std::floor(random.uniform(0, std::max(0.0, ux0))));
+    const int y0 = static_cast<int>(std::floor(random.uniform(0, std::max(0.0, uy0))));
+    const int x1 =
+        std::min(w, static_cast<int>(std::ceil(ux1 + random.uniform(0, std::max(0.0, w - ux1)))));
+    const int y1 =
+        std::min(h, static_cast<int>(std::ceil(uy1 + random.uniform(0, std::max(0.0, h - uy1)))));
+    if (x1 - x0 >= 2 && y1 - y0 >= 2 && (x0 > 0 || y0 > 0 || x1 < w || y1 < h)) {
+      cv::Mat out;
+      cv::resize(img(cv::Rect(x0, y0, x1 - x0, y1 - y0)), out, img.size(), 0, 0, cv::INTER_LINEAR);
+      img = out;
+      const double sx = static_cast<double>(w) / (x1 - x0), sy = static_cast<double>(h) / (y1 - y0);
+      move_boxes(boxes, {sx, 0, -x0 * sx, 0, sy, -y0 * sy}, w, h);
+    }
+  }
+  if (random.chance(p_bc)) {
+    const double alpha = 1.0 + random.uniform(-contrast_limit, contrast_limit);
+    const double beta = random.uniform(-brightness_limit, brightness_limit) * 255.0;
+    cv::Mat lut(1, 256, CV_8U);
+    for (int i = 0; i < 256; ++i)
+      lut.at<std::uint8_t>(i) = cv::saturate_cast<std::uint8_t>(alpha * i + beta);
+    cv::LUT(img, lut, img);
+  }
+  if (random.chance(p_clahe)) {
+    thread_local cv::Ptr<cv::CLAHE> clahe = cv::createCLAHE(4.0, cv::Size(8, 8));
+    if (img.channels() == 1) {
+      cv::Mat out;
+      clahe->apply(img, out);
+      img = out;
+    } else {
+      cv::Mat lab;
+      cv::cvtColor(img, lab, bgr ? cv::COLOR_BGR2Lab : cv::COLOR_RGB2Lab);
+      std::vector<cv::Mat> planes;
+      cv::split(lab, planes);
+      cv::Mat l;
+      clahe->apply(planes[0], l);
+      planes[0] = l;
+      cv::merge(planes, lab);
+      cv::cvtColor(lab, img, bgr ? cv::COLOR_Lab2BGR : cv::COLOR_Lab2RGB);
+    }
+  }
+  if (random.chance(p_dropout)) {
+    const auto holes = random.between(4, 12);
+    for (std::int64_t k = 0; k < holes; ++k) {
+      const int hh = static_cast<int>(random.between(8, 24)),
+                hw = static_cast<int>(random.between(8, 24));
+      const int y = static_cast<int>(random.between(0, std::max(0, h - hh)));
+      const int x = static_cast<int>(random.between(0, std::max(0, w - hw)));
+      img(cv::Rect(x, y, std::min(hw, w - x), std::min(hh, h - y))).setTo(cv::Scalar::all(0));
+    }
+  }
+}
+
+std::vector<tracked_box> track(const std::vector<labeled_box>& boxes) {
+  std::vector<tracked_box> t;
+  t.reserve(boxes.size());
+  for (const auto& b : boxes) t.push_back({b, 1.0});
+  return t;
+}
+
+std::vector<labeled_box> untrack(const std::vector<tracked_box>& boxes) {
+  std::vector<labeled_box> out;
+  out.reserve(boxes.size());
+  for (const auto& b : boxes) out.push_back(b.box);
+  return out;
+}
+
+}  // namespace
+
+void move_boxes(std::vector<tracked_box>& boxes, const std::array<double, 6>& m, int width,
+                int height) {
+  for (auto& t : boxes) {
+    if (t.visible <= 0) continue;
+    auto& b = t.box.bbox;
+    const double xs[4] = {b.x, b.x + b.w, b.x, b.x + b.w};
+    const double ys[4] = {b.y, b.y, b.y + b.h, b.y + b.h};
+    double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
+    for (int k = 0; k < 4; ++k) {
+      const double x = m[0] * xs[k] + m[1] * ys[k] + m[2];
+      const double y = m[3] * xs[k] + m[4] * ys[k] + m[5];
+      x0 = std::min(x0, x), x1 = std::max(x1, x);
+      y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+    const double full = (x1 - x0) * (y1 - y0);
+    const double cx0 = std::clamp(x0, 0.0, static_cast<double>(width));
+    const double cx1 = std::clamp(x1, 0.0, static_cast<double>(width));
+    const double cy0 = std::clamp(y0, 0.0, static_cast<double>(height));
+    const double cy1 = std::clamp(y1, 0.0, static_cast<double>(height));
+    const double kept = (cx1 - cx0) * (cy1 - cy0);
+    if (full <= 0 || kept <= 0) {
+      t.visible = 0;
+      b = {cx0, cy0, 0, 0};
+      continue;
+    }
+    t.visible *= kept / full;
+    b = {cx0, cy0, cx1 - cx0, cy1 - cy0};
+  }
+}
+
+std::size_t filter_boxes(std::vector<tracked_box>& boxes) {
+  const auto before = boxes.size();
+  std::erase_if(boxes, [](const tracked_box& t) {
+    const auto& b = t.box.bbox;
+    return t.visible < min_visibility || b.w < 1.0 || b.h < 1.0 || b.w * b.h < min_box_area;
+  });
+  return before - boxes.size();
+}
+
+augmented_image augment(const image_u8& image, const std::vector<labeled_box>& boxes,
+                        core::rng& random) {
+  cv::Mat view(image.height, image.width, CV_8UC(image.channels),
+               const_cast<std::uint8_t*>(image.pixels.data()));
+  cv::Mat img = view.clone();
+  auto tracked = track(boxes);
+  augment_mat(img, tracked, random, false);
+  augmented_image out;
+  out.dropped_boxes = filter_boxes(tracked);
+  out.boxes = untrack(tracked);
+  out.image = {img.cols, img.rows, img.channels(), {}};
+  out.image.pixels.assign(img.data, img.data + img.total() * img.elemSize());
+  return out;
+}
+
+core::result<std::vector<encoded_version>> augment_encoded(std::string_view encoded,
+                                                           std::string_view origin,
+                                                           const std::vector<labeled_box>& boxes,
+                                                           std::uint64_t seed, std::string_view key,
+                                                           int first, int last, encoding format,
+                                                           int jpeg_quality) {
+  cv::Mat src;
+  try {
+    const cv::Mat raw(1, static_cast<int>(encoded.size()), CV_8UC1,
+                      const_cast<char*>(encoded.data()));
+    src = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    return core::fail(core::error_code::bad_image, fmt::format("'{}': {}", origin, e.what()));
+  }
+  if (src.empty()) {
+    return core::fail(core::error_code::bad_image, fmt::format("'{}' cannot be decoded", origin));
+  }
+  if (src.depth() != CV_8U) src.convertTo(src, CV_8U, src.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+  if (src.channels() == 4)
+    cv::cvtColor(src, src, cv::COLOR_BGRA2BGR);
+  else if (src.channels() == 2)
+    cv::extractChannel(src, src, 0);
+
+  std::vector<encoded_version> out;
+  std::vector<int> params = format == encoding::png
+                                ? std::vector<int>{cv::IMWRITE_PNG_COMPRESSION, 1}
+                                : std::vector<int>{cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
+  const char* ext = format == encoding::png ? ".png" : ".jpg";
+  for (int v = first; v <= last; ++v) {
+    auto random = core::rng::for_key(seed, key, static_cast<std::uint64_t>(v));
+    cv::Mat img = src.clone();
+    auto tracked = track(boxes);
+    augment_mat(img, tracked, random, true);
+    encoded_version e;
+    e.version = v;
+    e.dropped_boxes = filter_boxes(tracked);
+    e.boxes = untrack(tracked);
+    if (!boxes.empty() && e.boxes.empty()) {
+      e.dropped = true;  // never a wrong negative
+      out.push_back(std::move(e));
+      continue;
+    }
+    std::vector<std::uint8_t> buffer;
+    try {
+      if (!cv::imencode(ext, img, buffer, params)) {
+        return core::fail(core::error_code::internal,
+                          fmt::format("{} encoder failed for '{}'", ext, origin));
+      }
+    } catch (const cv::Exception& ex) {
+      return core::fail(core::error_code::internal,
+                        fmt::format("encoding '{}': {}", origin, ex.what()));
+    }
+    e.bytes.assign(buffer.begin(), buffer.end());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void use_single_thread() {
+  cv::setNumThreads(1);
+}
+
+}  // namespace ctprep::imaging

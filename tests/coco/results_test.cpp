@@ -1,0 +1,132 @@
+#include "ctprep/coco/results.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/testing.hpp"
+
+namespace ctprep::coco {
+namespace {
+
+TEST(coco_results, reads_detections_keyed_by_image_id) {
+  auto r = parse_results(
+      R"([{"image_id": 3, "category_id": 2, "bbox": [1, 2.5, 3, 4], "score": 0.75, "extra": [1]},
+          {"score": 1, "bbox": [0, 0, 0, 0], "category_id": 0, "image_id": -7}])",
+      "p.json");
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->detections.size(), 2u);
+  EXPECT_EQ(r->detections[0].image_id, 3);
+  EXPECT_EQ(r->detections[0].category_id, 2);
+  EXPECT_EQ(r->detections[0].bbox, (core::box{1, 2.5, 3, 4}));
+  EXPECT_EQ(r->detections[0].score, 0.75);
+  EXPECT_EQ(r->detections[1].image_id, -7);
+  EXPECT_EQ(r->detections[1].score, 1.0);
+  EXPECT_TRUE(r->file_names.empty());
+}
+
+TEST(coco_results, reads_detections_keyed_by_file_name) {
+  auto r = parse_results(
+      R"([{"file_name": "a.png", "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5},
+          {"file_name": "b.png", "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5},
+          {"file_name": "a.png", "category_id": 0, "bbox": [1, 2, 3, 4], "score": 0.5}])",
+      "p.json");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->file_names, (std::vector<std::string>{"a.png", "b.png"}));
+  EXPECT_EQ(r->detections[0].name_index, 0u);
+  EXPECT_EQ(r->detections[1].name_index, 1u);
+  EXPECT_EQ(r->detections[2].name_index, 0u);
+  EXPECT_EQ(r->detections[0].image_id, detection::no_image);
+}
+
+TEST(coco_results, an_empty_array_or_an_empty_file_is_no_detections) {
+  for (const char* text : {"[]", "", "  \n"}) {
+    auto r = parse_results(text, "p.json");
+    ASSERT_TRUE(r) << text;
+    EXPECT_TRUE(r->detections.empty());
+  }
+}
+
+TEST(coco_results, names_non_finite_tokens) {
+  for (const char* token : {"NaN", "Infinity", "-Infinity"}) {
+    const auto text =
+        std::string(R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4], "score": )") +
+        token + "}]";
+    auto r = parse_results(text, "p.json");
+    ASSERT_FALSE(r) << token;
+    EXPECT_EQ(r.error().code, core::error_code::bad_coco);
+    EXPECT_NE(r.error().message.find("non-finite"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find(std::string("(") + token + ")"), std::string::npos)
+        << r.error().message;
+  }
+  auto r = parse_results(
+      R"([{"image_id": 1, "category_id": 0, "bbox": [1, NaN, 3, 4], "score": 1}])", "p.json");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("non-finite"), std::string::npos);
+}
+
+TEST(coco_results, rejects_numbers_too_large_for_a_double) {
+  auto r = parse_results(
+      R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4], "score": 1e999}])", "p.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::error_code::malformed_json) << r.error().message;
+}
+
+struct bad_case {
+  const char* json;
+  const char* message;
+};
+
+TEST(coco_results, rejects_malformed_detections_with_their_path) {
+  const bad_case cases[] = {
+      {R"({"image_id": 1})", "top level must be an array"},
+      {R"([1])", "results[0] must be an object"},
+      {R"([{"category_id": 0, "bbox": [1, 2, 3, 4], "score": 1}])",
+       "results[0] lacks \"image_id\" or \"file_name\""},
+      {R"([{"image_id": 1, "bbox": [1, 2, 3, 4], "score": 1}])",
+       "results[0] lacks \"category_id\""},
+      {R"([{"image_id": 1, "category_id": 0, "score": 1}])", "results[0] lacks \"bbox\""},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4]}])",
+       "results[0] lacks \"score\""},
+      {R"([{"image_id": 1.5, "category_id": 0, "bbox": [1, 2, 3, 4], "score": 1}])",
+       "results[0].image_id must be an integer"},
+      {R"([{"image_id": 1, "category_id": "0", "bbox": [1, 2, 3, 4], "score": 1}])",
+       "results[0].category_id must be an integer"},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3], "score": 1}])",
+       "results[0].bbox must have 4 numbers"},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4, 5], "score": 1}])",
+       "results[0].bbox must have 4 numbers"},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, -3, 4], "score": 1}])",
+       "results[0].bbox has a negative size"},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, null, 3, 4], "score": 1}])",
+       "results[0].bbox[1] must be a number"},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4], "score": "high"}])",
+       "results[0].score must be a number"},
+      {R"([{"image_id": 1, "file_name": "a.png", "category_id": 0, "bbox": [1, 2, 3, 4], "score": 1}])",
+       "has both"},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4], "score": 1},
+           {"file_name": "a.png", "category_id": 0, "bbox": [1, 2, 3, 4], "score": 1}])",
+       "results[1] keys its image by file_name"},
+      {R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4], "score": 1},)", "at byte"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_results(c.json, "p.json");
+    ASSERT_FALSE(r) << c.json;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos)
+        << c.json << " -> " << r.error().message;
+    EXPECT_NE(r.error().message.find("p.json"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(coco_results, reads_a_file_and_reports_a_missing_one) {
+  testing::temp_dir dir;
+  testing::write_text(dir / "p.json",
+                      R"([{"image_id": 1, "category_id": 0, "bbox": [1, 2, 3, 4], "score": 1}])");
+  auto r = read_results(dir / "p.json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->detections.size(), 1u);
+  auto missing = read_results(dir / "none.json");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, core::error_code::not_found);
+}
+
+}  // namespace
+}  // namespace ctprep::coco
