@@ -42,6 +42,9 @@ struct command {
 
 [[nodiscard]] std::vector<command>& registry();
 
+// Runs one command line (without the program name) through the full command tree.
+int dispatch(const std::vector<std::string>& args);
+
 // `static registrar r{{"name", "summary", setup}};` in a command's file registers it.
 struct registrar {
   explicit registrar(command c) { registry().push_back(std::move(c)); }

@@ -7,11 +7,11 @@
 
 #include "cli/command.hpp"
 
-namespace {
+namespace ctprep::cli {
 
-using namespace ctprep::cli;
-
-int run_cli(int argc, char** argv) {
+// Builds the whole command tree and runs one command line. `ctprep run` calls this for
+// each stage, so a stage behaves exactly as the command typed by hand.
+int dispatch(const std::vector<std::string>& args) {
   CLI::App app{"ctprep: build brain-CT hemorrhage detection datasets (COCO) from hospital data",
                "ctprep"};
   app.set_version_flag("-V,--version", std::string("ctprep ") + CTPREP_VERSION);
@@ -35,7 +35,9 @@ int run_cli(int argc, char** argv) {
   help->add_option("command", help_topic, "The command");
 
   try {
-    app.parse(argc, argv);
+    // CLI11 takes the arguments in reverse order, without the program name.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? exit_ok : exit_usage;
@@ -62,16 +64,16 @@ int run_cli(int argc, char** argv) {
   return exit_usage;
 }
 
-}  // namespace
+}  // namespace ctprep::cli
 
 int main(int argc, char** argv) {
   try {
-    return run_cli(argc, argv);
+    return ctprep::cli::dispatch(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::exception& e) {
     fmt::print(stderr, "ctprep: internal error: {}\n", e.what());
-    return exit_internal;
+    return ctprep::cli::exit_internal;
   } catch (...) {
     fmt::print(stderr, "ctprep: internal error\n");
-    return exit_internal;
+    return ctprep::cli::exit_internal;
   }
 }

@@ -9,6 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -72,14 +78,65 @@ struct transfer {
   bool too_big = false;
   std::size_t max_body = 0;
   char errbuf[CURL_ERROR_SIZE] = {};
+  // Streaming to a file: the temp file, its final name, and the running MD5.
+  std::filesystem::path final_path;
+  std::filesystem::path temp_path;
+  int fd = -1;
+  std::size_t streamed = 0;
+  bool write_failed = false;
+  EVP_MD_CTX* md5 = nullptr;
+  std::string body_md5;    // hex, filled before judging
+  long response_code = 0;  // from the status line, to stream only a 2xx body
+  bool opened = false;
+  [[nodiscard]] bool streaming() const { return opened; }
+  [[nodiscard]] std::size_t size() const { return opened ? streamed : body.size(); }
+  // Opens the temp file at the first byte of a 2xx body (so a refused request writes
+  // nothing, not even a folder).
+  bool open_file() {
+    opened = true;
+    std::error_code ec;
+    if (final_path.has_parent_path())
+      std::filesystem::create_directories(final_path.parent_path(), ec);
+    fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    md5 = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md5, EVP_md5(), nullptr);
+    if (fd < 0) write_failed = true;
+    return fd >= 0;
+  }
+  void close_file() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    if (md5 != nullptr) EVP_MD_CTX_free(md5);
+    md5 = nullptr;
+  }
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<transfer*>(user);
   const auto n = size * count;
-  if (t->body.size() + n > t->max_body) {
+  if (t->size() + n > t->max_body) {
     t->too_big = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  if (!t->opened && !t->temp_path.empty() && t->response_code >= 200 && t->response_code < 300) {
+    if (!t->open_file()) return 0;
+  }
+  if (t->fd >= 0) {
+    EVP_DigestUpdate(t->md5, data, n);
+    const char* p = data;
+    std::size_t left = n;
+    while (left > 0) {
+      const auto w = ::write(t->fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        t->write_failed = true;
+        return 0;
+      }
+      p += w;
+      left -= static_cast<std::size_t>(w);
+    }
+    t->streamed += n;
+    return n;
   }
   t->body.append(data, n);
   return n;
@@ -90,6 +147,12 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   const auto n = size * count;
   const std::string_view line(data, n);
   if (line.starts_with("HTTP/")) {  // a new response (after 100-continue or a redirect)
+    const auto sp = line.find(' ');
+    t->response_code = 0;
+    for (std::size_t i = sp == std::string_view::npos ? line.size() : sp + 1;
+         i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i) {
+      t->response_code = t->response_code * 10 + (line[i] - '0');
+    }
     t->content_length.reset();
     t->etag.clear();
     t->bucket_region.clear();
@@ -171,6 +234,12 @@ verdict judge(CURLcode code, transfer& t, const location& where, item_state& sta
         v.reason = "empty reply: " + detail;
         break;
       case CURLE_WRITE_ERROR:
+        if (t.write_failed) {
+          v.kind = failure_kind::local;
+          v.retry = false;
+          v.reason = fmt::format("cannot write '{}'", t.temp_path.string());
+          break;
+        }
         if (t.too_big) {
           v.kind = failure_kind::invalid;
           v.retry = false;
@@ -189,10 +258,10 @@ verdict judge(CURLcode code, transfer& t, const location& where, item_state& sta
   }
   const long status = t.status;
   if (status >= 200 && status < 300) {
-    if (t.content_length && *t.content_length != t.body.size()) {
+    if (t.content_length && *t.content_length != t.size()) {
       v.kind = failure_kind::integrity;
       v.retry = true;
-      v.reason = fmt::format("short body: {} of {} bytes", t.body.size(), *t.content_length);
+      v.reason = fmt::format("short body: {} of {} bytes", t.size(), *t.content_length);
       return v;
     }
     // A single-part upload's ETag is the MD5 of the object ("<32 hex>"); multipart
@@ -206,7 +275,7 @@ verdict judge(CURLcode code, transfer& t, const location& where, item_state& sta
           etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
           });
-      if (md5_like && md5_hex(t.body) != lower(etag)) {
+      if (md5_like && (t.opened ? t.body_md5 : md5_hex(t.body)) != lower(etag)) {
         v.kind = failure_kind::integrity;
         v.retry = true;
         v.reason = "MD5 of the body does not match the ETag";
@@ -346,6 +415,7 @@ class engine {
       r.ms = elapsed_ms(state);
       if (bytes) {
         r.ok = true;
+        r.bytes = bytes->size();
         r.body = std::move(*bytes);
       } else {
         r.kind = bytes.error().code == core::error_code::not_found ? failure_kind::not_found
@@ -359,6 +429,12 @@ class engine {
     auto t = std::make_unique<transfer>();
     t->index = index;
     t->max_body = options_.max_body_bytes;
+    if (options_.stream_to) t->final_path = options_.stream_to(index);
+    if (!t->final_path.empty()) {
+      t->temp_path = t->final_path.parent_path() / fmt::format(".{}.tmp.{}.{}",
+                                                               t->final_path.filename().string(),
+                                                               ::getpid(), ++temp_counter_);
+    }
     t->easy = acquire();
     CURL* e = t->easy;
     std::string url;
@@ -420,7 +496,35 @@ class engine {
     active_.erase(it);
     const std::size_t index = t->index;
     auto& state = states_[index];
-    const auto v = judge(code, *t, items_[index], state);
+    if (t->md5 != nullptr) {
+      unsigned char digest[EVP_MAX_MD_SIZE];
+      unsigned int length = 0;
+      EVP_DigestFinal_ex(t->md5, digest, &length);
+      static constexpr char hex[] = "0123456789abcdef";
+      for (unsigned i = 0; i < length; ++i) {
+        t->body_md5.push_back(hex[digest[i] >> 4]);
+        t->body_md5.push_back(hex[digest[i] & 15]);
+      }
+    }
+    if (!t->temp_path.empty() && !t->opened && code == CURLE_OK && t->status >= 200 &&
+        t->status < 300) {
+      (void)t->open_file();  // an empty 2xx body: an empty file
+    }
+    const int fd = t->fd;
+    t->fd = -1;
+    auto v = judge(code, *t, items_[index], state);
+    if (t->opened) {
+      // The file is complete and checked: give it its name (atomic), else drop it.
+      const bool closed = fd < 0 || ::close(fd) == 0;
+      if (v.ok && (!closed || std::rename(t->temp_path.c_str(), t->final_path.c_str()) != 0)) {
+        v.ok = false;
+        v.retry = false;
+        v.kind = failure_kind::local;
+        v.reason =
+            fmt::format("cannot write '{}': {}", t->final_path.string(), std::strerror(errno));
+      }
+      if (!v.ok) ::unlink(t->temp_path.c_str());
+    }
     if (!v.ok && v.retry && (v.retry_now || state.attempts <= options_.retries)) {
       const auto delay = v.retry_now ? std::chrono::milliseconds(0) : backoff(state.attempts);
       retries_.push({clock::now() + delay, index});
@@ -434,6 +538,7 @@ class engine {
     r.ms = elapsed_ms(state);
     r.kind = v.ok ? failure_kind::none : v.kind;
     r.fatal_auth = v.fatal_auth;
+    r.bytes = t->size();
     if (v.ok) {
       r.body = std::move(t->body);
     } else {
@@ -468,6 +573,12 @@ class engine {
   }
 
   void release(std::unique_ptr<transfer> t) {
+    if (t->fd >= 0) {  // abandoned mid-way (destructor): no partial file stays behind
+      ::close(t->fd);
+      t->fd = -1;
+      ::unlink(t->temp_path.c_str());
+    }
+    t->close_file();
     if (t->headers != nullptr) curl_slist_free_all(t->headers);
     idle_.push_back(t->easy);
   }
@@ -483,6 +594,7 @@ class engine {
   std::vector<CURL*> idle_;
   std::priority_queue<retry_entry, std::vector<retry_entry>, std::greater<>> retries_;
   std::size_t next_new_ = 0;
+  std::uint64_t temp_counter_ = 0;
   std::size_t reported_ = 0;
   bool stop_ = false;
 };

@@ -180,7 +180,9 @@ converter dicom_converter(const dicom::convert_options& options) {
     converted out;
     out.warnings = std::move(slice->warnings);
     switch (slice->outcome) {
-      case dicom::convert_outcome::converted: out.png = std::move(slice->png_bytes); return out;
+      case dicom::convert_outcome::converted:
+        out.png = std::move(slice->png_bytes);
+        return out;
       case dicom::convert_outcome::skipped_thickness:
         out.skipped = true;
         out.reason = std::move(slice->reason);
@@ -334,7 +336,8 @@ core::result<download_report> run_download(const download_plan& plan,
   }
 
   // Conversion workers: fetched bodies queue here while other transfers go on.
-  const unsigned workers = std::max(1u, core::resolve_jobs(options.convert_threads));
+  const unsigned workers =
+      options.convert ? std::max(1u, core::resolve_jobs(options.convert_threads)) : 1u;
   const std::size_t queue_cap = static_cast<std::size_t>(workers) * 2 + 2;
   std::deque<job> queue;
   std::mutex queue_mutex;
@@ -381,6 +384,15 @@ core::result<download_report> run_download(const download_plan& plan,
     }
     record(j.item, std::move(r));
   };
+
+  // --no-convert: bodies go straight from the socket to <keep-dicom>/<id>.dcm (no
+  // copy in memory, no worker threads), as curl does.
+  fetch::transfer_options transfer = options.transfer;
+  if (!options.convert) {
+    transfer.stream_to = [&](std::size_t k) {
+      return options.keep_dicom / (core::to_string(plan.items[item_of[k]].row.id) + ".dcm");
+    };
+  }
 
   std::vector<std::thread> pool;
   pool.reserve(workers);
@@ -435,6 +447,15 @@ core::result<download_report> run_download(const download_plan& plan,
       record(i, std::move(r));
       return true;
     }
+    if (!options.convert && locations[k].kind != fetch::location_kind::file) {  // streamed
+      item_report r;
+      r.outcome = item_outcome::ok;
+      r.bytes = g.bytes;
+      r.attempts = g.attempts;
+      r.ms = g.ms;
+      record(i, std::move(r));
+      return true;
+    }
     job j;
     j.item = i;
     j.body = std::move(g.body);
@@ -447,7 +468,7 @@ core::result<download_report> run_download(const download_plan& plan,
     queue_cv.notify_one();
     return true;
   };
-  (void)fetch::get_all(locations, options.transfer, callbacks, options.cancel);
+  (void)fetch::get_all(locations, transfer, callbacks, options.cancel);
   {
     std::lock_guard lock(queue_mutex);
     closing = true;

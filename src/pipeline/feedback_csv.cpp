@@ -1,6 +1,7 @@
 #include "ctprep/pipeline/feedback_csv.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <array>
 #include <optional>
 #include <unordered_map>
@@ -123,7 +124,8 @@ class csv_reader {
   std::size_t line_ = 1;
   std::size_t record_line_ = 1;
   std::vector<std::string_view> fields_;
-  std::vector<std::string> buffers_;  // reused across records
+  // A deque, not a vector: growing it must not move the strings that fields_ views.
+  std::deque<std::string> buffers_;  // reused across records
 };
 
 bool blank_record(const std::vector<std::string_view>& fields) {

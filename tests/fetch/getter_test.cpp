@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -162,6 +163,28 @@ TEST_F(getter_test, abandons_a_stalled_transfer_with_a_timeout) {
   EXPECT_EQ(r[0].kind, failure_kind::network);
   EXPECT_TRUE(r[0].reason.starts_with("timeout: ")) << r[0].reason;
   EXPECT_LT(r[0].ms, 20000);
+}
+
+TEST_F(getter_test, streams_checked_bodies_to_files_and_leaves_nothing_on_failure) {
+  server_->set_faults(R"({"bkt/p/1.dcm": ["corrupt"], "bkt/p/2.dcm": ["truncate"]})");
+  testing::temp_dir out;
+  auto o = options();
+  o.stream_to = [&](std::size_t i) { return out / "sub" / (std::to_string(i) + ".dcm"); };
+  auto r = fetch({"s3://bkt/p/1.dcm", "s3://bkt/p/2.dcm", "s3://bkt/p/missing.dcm"}, o);
+  ASSERT_TRUE(r[0].ok) << r[0].reason;
+  ASSERT_TRUE(r[1].ok) << r[1].reason;
+  EXPECT_TRUE(r[0].body.empty());
+  EXPECT_EQ(r[0].bytes, object_bytes(1).size());
+  EXPECT_EQ(r[0].attempts, 2);
+  EXPECT_EQ(testing::read_text(out / "sub" / "0.dcm"), object_bytes(1));
+  EXPECT_EQ(testing::read_text(out / "sub" / "1.dcm"), object_bytes(2));
+  EXPECT_EQ(r[2].reason, "404 NoSuchKey");
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out / "sub")) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"0.dcm", "1.dcm"}));  // no temp files, no 2.dcm
 }
 
 TEST_F(getter_test, records_403_and_404_without_retrying) {

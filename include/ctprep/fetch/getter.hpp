@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <span>
@@ -36,6 +37,10 @@ struct transfer_options {
   std::optional<credentials> creds;  // nullopt: unsigned requests (--no-sign-request)
   std::string region = "us-east-1";  // when the URL names none
   std::size_t max_body_bytes = std::size_t{1} << 30;
+  // When set and it returns a path for an item, the body is streamed to a temp file
+  // beside that path (MD5 computed on the way) and renamed to it once the checks pass;
+  // get_result.body stays empty. No copy in memory: what --no-convert uses.
+  std::function<std::filesystem::path(std::size_t index)> stream_to;
 };
 
 enum class failure_kind {
@@ -53,8 +58,9 @@ enum class failure_kind {
 
 struct get_result {
   bool ok = false;
-  std::string body;
-  long http_status = 0;  // 0 for local files and transport errors
+  std::string body;         // empty when streamed to a file (transfer_options::stream_to)
+  std::uint64_t bytes = 0;  // body size
+  long http_status = 0;     // 0 for local files and transport errors
   int attempts = 0;
   double ms = 0;  // from the first attempt's start to the end of the last
   failure_kind kind = failure_kind::none;

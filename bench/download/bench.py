@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""bench/download: ctprep download against boto3 (sequential, 16 threads), `aws s3 cp
+--recursive` and one `curl --parallel` process, all GETting the same 400 synthetic DICOM
+slices (about 210 MB) from s3rver on loopback. Whole-process wall times, median of
+REPS runs, fresh output folders each run. Prints a table with ratios and writes
+bench/results/download.json.
+
+usage: bench.py BUILD_DIR ROOT
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+build, root = sys.argv[1], sys.argv[2]
+ctprep = os.path.join(build, "ctprep")
+quick = os.environ.get("QUICK") == "1"
+reps = 1 if quick else 3
+series, slices = (10, 40)
+# s3rver accepts only its own access key (it does not check the signature).
+access, secret = "S3RVER", "S3RVER"
+env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret,
+           AWS_DEFAULT_REGION="us-east-1")
+
+work = tempfile.mkdtemp(prefix="ctprep-bench-download-")
+server = None
+try:
+    # 1. The objects: synthetic slices (uncompressed 512x512 int16, about 525 KB each).
+    synth = os.path.join(work, "synth")
+    subprocess.run([ctprep, "synth", "dicom", "--out", synth, "--series", str(series),
+                    "--slices", str(slices), "--wrong-thickness", "0", "--quiet"], check=True,
+                   stdout=subprocess.DEVNULL)
+    objects = os.path.join(work, "objects", "bench")
+    keys = []
+    for pid in sorted(os.listdir(synth)):
+        d = os.path.join(synth, pid)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d), key=lambda n: int(n.split(".")[0])):
+            os.makedirs(os.path.join(objects, pid), exist_ok=True)
+            shutil.move(os.path.join(d, name), os.path.join(objects, pid, name))
+            keys.append(f"{pid}/{name}")
+    total_bytes = sum(os.path.getsize(os.path.join(objects, k)) for k in keys)
+    n = len(keys)
+    keys_file = os.path.join(work, "keys.txt")
+    open(keys_file, "w").write("\n".join(keys) + "\n")
+    csv = os.path.join(work, "feedback.csv")
+    with open(csv, "w") as f:
+        f.write("patient_id,instance_no,classification_result,image_url\n")
+        for i, k in enumerate(keys):
+            pid, inst = k[:-4].split("/")
+            cls = "False Positive (FP)" if i % 20 == 0 else "True Negative (TN)"
+            f.write(f"{pid},{inst},{cls},s3://bench/{k}\n")
+
+    # 2. s3rver on loopback (the peers and ctprep talk to it directly, not via the proxy).
+    server = subprocess.Popen(
+        ["node", os.path.join(root, "tests", "servers", "s3_test_server.js"),
+         "--data", os.path.join(work, "s3data"), "--objects", os.path.join(work, "objects"),
+         "--control", os.path.join(work, "control"), "--access-key", access,
+         "--secret-key", secret], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    ready = json.loads(server.stdout.readline())
+    endpoint = f"http://127.0.0.1:{ready['s3rver_port']}"
+
+    def timed(make_cmd, label, check_files=None):
+        times = []
+        for r in range(reps):
+            out = os.path.join(work, "out", f"{label}-{r}")
+            os.makedirs(out)
+            cmd, cwd = make_cmd(out)
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+            dt = time.perf_counter() - t0
+            if p.returncode != 0:
+                raise SystemExit(f"{label} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
+            if check_files is not None:
+                got = check_files(out)
+                if got != n:
+                    raise SystemExit(f"{label}: {got} files, expected {n}")
+            shutil.rmtree(out)
+            times.append(dt)
+        return statistics.median(times)
+
+    def count(ext):
+        def f(out):
+            c = 0
+            for base, _, files in os.walk(out):
+                c += sum(1 for x in files if x.endswith(ext))
+            return c
+        return f
+
+    py = "/usr/bin/python3"
+    peer = os.path.join(root, "bench", "peers", "s3_get_peer.py")
+    results = {}
+    results["boto3 sequential"] = timed(
+        lambda out: ([py, peer, endpoint, "bench", keys_file, out, "1"], None), "boto3-seq",
+        count(".dcm"))
+    results["boto3 16 threads"] = timed(
+        lambda out: ([py, peer, endpoint, "bench", keys_file, out, "16"], None), "boto3-16",
+        count(".dcm"))
+    aws = shutil.which("aws")
+    aws_note = None
+    if aws:
+        results["aws s3 cp --recursive"] = timed(
+            lambda out: ([aws, "s3", "cp", "s3://bench/", out, "--recursive", "--quiet",
+                          "--endpoint-url", endpoint], None), "aws", count(".dcm"))
+    else:
+        aws_note = "aws CLI not installed: skipped"
+
+    def curl_cmd(out):
+        cfg = os.path.join(out, "..", os.path.basename(out) + ".curl")
+        with open(cfg, "w") as f:
+            for k in keys:
+                f.write(f'url = "{endpoint}/bench/{k}"\noutput = "{out}/{k.replace("/", "_")}"\n')
+        return (["curl", "--silent", "--fail", "--parallel", "--parallel-max", "16",
+                 "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", f"{access}:{secret}",
+                 "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                 "--config", cfg], None)
+    results["curl --parallel (16)"] = timed(curl_cmd, "curl", count(".dcm"))
+
+    base = [ctprep, "download", "--csv-path", csv, "--data-root", os.path.join(work, "nodata"),
+            "--endpoint-url", endpoint, "--env-file", "/dev/null", "--quiet", "--no-log"]
+    results["ctprep download --keep-dicom --no-convert"] = timed(
+        lambda out: (base + ["--output-dir", out, "--keep-dicom", out, "--no-convert"], work),
+        "ctprep-dicom", count(".dcm"))
+    results["ctprep download (DICOM -> PNG)"] = timed(
+        lambda out: (base + ["--output-dir", out], work), "ctprep-png", count(".png"))
+
+    # 3. Report.
+    rate = {k: n / v for k, v in results.items()}
+    print(f"download: {n} synthetic DICOM slices, {total_bytes / 1e6:.0f} MB, s3rver on loopback, "
+          f"median of {reps} whole-process runs")
+    print(f"{'tool':44s} {'seconds':>8s} {'objects/s':>10s} {'MB/s':>8s}")
+    for k, v in results.items():
+        print(f"{k:44s} {v:8.2f} {rate[k]:10.1f} {total_bytes / 1e6 / v:8.1f}")
+    if aws_note:
+        print(aws_note)
+    png = rate["ctprep download (DICOM -> PNG)"]
+    dcm = rate["ctprep download --keep-dicom --no-convert"]
+    ratios = {
+        "ctprep (with PNG conversion) / boto3 16 threads (download only)": png / rate["boto3 16 threads"],
+        "ctprep (with PNG conversion) / boto3 sequential": png / rate["boto3 sequential"],
+        "ctprep --no-convert / curl --parallel": dcm / rate["curl --parallel (16)"],
+        "ctprep --no-convert / boto3 16 threads": dcm / rate["boto3 16 threads"],
+    }
+    if "aws s3 cp --recursive" in rate:
+        ratios["ctprep (with PNG conversion) / aws s3 cp"] = png / rate["aws s3 cp --recursive"]
+    print("ratios (objects/s, higher is better for ctprep):")
+    for k, v in ratios.items():
+        print(f"  {k:66s} {v:6.2f}x")
+    os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
+    with open(os.path.join(root, "bench", "results", "download.json"), "w") as f:
+        json.dump({"benchmark": "download",
+                   "input": f"{n} synthetic DICOM slices, {total_bytes / 1e6:.0f} MB, s3rver on loopback",
+                   "reps": reps,
+                   "rows": [{"task": k, "unit": "s", "value": v, "objects_per_s": rate[k]}
+                            for k, v in results.items()],
+                   "ratios": ratios, "notes": [aws_note] if aws_note else []}, f, indent=1)
+        f.write("\n")
+finally:
+    if server is not None:
+        server.stdin.close()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    shutil.rmtree(work, ignore_errors=True)
