@@ -33,8 +33,13 @@ int main(int argc, char** argv) {
   std::map<std::int64_t, std::vector<imaging::labeled_box>> boxes;
   for (const auto& a : data->annotations) boxes[a.image_id].push_back({a.category_id, a.bbox});
   auto images = data->images;
-  std::sort(images.begin(), images.end(), [](const auto& a, const auto& b) { return a.file_name < b.file_name; });
-  if (limit > 0 && images.size() > limit) images.resize(limit);
+  std::sort(images.begin(), images.end(),
+            [](const auto& a, const auto& b) { return a.file_name < b.file_name; });
+  if (limit > 0 && images.size() > limit) {  // an evenly spaced sample: every source is in it
+    std::vector<core::image> sample;
+    for (std::size_t i = 0; i < limit; ++i) sample.push_back(images[i * images.size() / limit]);
+    images = std::move(sample);
+  }
   fs::create_directories(out);
   imaging::use_single_thread();
   std::vector<std::size_t> written(images.size());
@@ -44,10 +49,12 @@ int main(int argc, char** argv) {
     auto bytes = core::read_file(split / im.file_name);
     if (!bytes) return;
     const bool png = fs::path(im.file_name).extension() == ".png";
-    auto made = imaging::augment_encoded(*bytes, im.file_name, boxes[im.id], 42, im.file_name, 1, versions,
-                                         png ? imaging::encoding::png : imaging::encoding::jpeg, 95);
+    auto made =
+        imaging::augment_encoded(*bytes, im.file_name, boxes[im.id], 42, im.file_name, 1, versions,
+                                 png ? imaging::encoding::png : imaging::encoding::jpeg, 95);
     if (!made) return;
-    const auto stem = fs::path(im.file_name).stem().string(), ext = fs::path(im.file_name).extension().string();
+    const auto stem = fs::path(im.file_name).stem().string(),
+               ext = fs::path(im.file_name).extension().string();
     for (const auto& v : *made) {
       if (v.dropped) continue;
       std::ofstream f(out / (stem + "_aug" + std::to_string(v.version) + ext), std::ios::binary);
@@ -55,9 +62,11 @@ int main(int argc, char** argv) {
       ++written[i];
     }
   });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::size_t total = 0;
   for (auto w : written) total += w;
-  std::printf("{\"outputs\": %zu, \"seconds\": %.3f, \"images\": %zu}\n", total, seconds, images.size());
+  std::printf("{\"outputs\": %zu, \"seconds\": %.3f, \"images\": %zu}\n", total, seconds,
+              images.size());
   return 0;
 }

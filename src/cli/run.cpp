@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <optional>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -48,11 +51,21 @@ struct layout {
         state_dir(r / ".ctprep") {}
 };
 
+// One ctprep command line; its stdout goes to `stdout_file` when one is given.
+struct command_line {
+  std::vector<std::string> args;
+  fs::path stdout_file;
+};
+
 struct stage {
   std::string name;
-  std::vector<std::vector<std::string>> commands;  // each one a ctprep command line
-  std::vector<fs::path> watched;                   // inputs and outputs of the stage
+  std::vector<command_line> commands;
+  std::vector<fs::path> watched;    // inputs and outputs of the stage
+  std::vector<std::string> ignore;  // file names the fingerprint skips
 };
+
+// Files a run writes for the record; no stage reads them, so they never make a stage stale.
+const std::vector<std::string> record_files = {"manifest.json", "report.html", "validation.json"};
 
 struct stage_outcome {
   std::string name;
@@ -138,11 +151,13 @@ std::vector<stage> plan_stages(const run_options& o, const layout& l) {
     if (!o.region.empty()) cmd.insert(cmd.end(), {"--region", o.region});
     if (o.no_sign_request) cmd.push_back("--no-sign-request");
     if (o.common.quiet) cmd.push_back("--quiet");
-    stages.push_back({"download", {cmd}, {l.csv, l.v3, l.roboflow, l.pool}});
+    auto ignore = record_files;
+    ignore.push_back("_annotations.coco.json");  // annotate's output, not download's
+    stages.push_back({"download", {{cmd, {}}}, {l.csv, l.v3, l.roboflow, l.pool}, ignore});
   }
   std::vector<std::string> annotate = {"annotate", "--image-dir", l.pool.string(), "--jobs", jobs};
   if (o.common.quiet) annotate.push_back("--quiet");
-  stages.push_back({"annotate", {annotate}, {l.pool}});
+  stages.push_back({"annotate", {{annotate, {}}}, {l.pool}, record_files});
 
   std::vector<std::string> prepare = {
       "prepare", "--data-root", l.root.string(), "--seed", std::to_string(o.seed), "--jobs", jobs};
@@ -151,33 +166,75 @@ std::vector<stage> plan_stages(const run_options& o, const layout& l) {
   if (o.common.quiet) prepare.push_back("--quiet");
   std::vector<fs::path> prepare_watch = {l.csv, l.v3, l.roboflow, l.pool, l.release};
   if (!o.recipe.empty()) prepare_watch.push_back(o.recipe);
-  stages.push_back({"prepare", {prepare}, prepare_watch});
+  stages.push_back({"prepare", {{prepare, {}}}, prepare_watch, record_files});
 
   std::vector<std::string> validate = {"validate", "--dataset-dir", l.release.string(), "--jobs",
                                        jobs};
   if (o.common.quiet) validate.push_back("--quiet");
-  stages.push_back({"validate", {validate}, {l.release}});
+  // The human report on the terminal, then the findings as data for the HTML report.
+  auto validate_json = validate;
+  validate_json.push_back("--json");
+  if (!o.common.quiet) validate_json.push_back("--quiet");
+  stages.push_back({"validate",
+                    {{validate, {}}, {validate_json, l.release / "validation.json"}},
+                    {l.release},
+                    record_files});
   stages.push_back({"analyze",
-                    {{"analyze", "--dataset-dir", (l.release / "6class_coco").string()}},
-                    {l.release}});
+                    {{{"analyze", "--dataset-dir", (l.release / "6class_coco").string()}, {}}},
+                    {l.release},
+                    record_files});
   const auto six = l.metadata / "v4_dataset_6class.csv",
              four = l.metadata / "v4_dataset_4class.csv";
   stages.push_back({"export-csv",
-                    {{"export-csv", "--dataset-dir", (l.release / "6class_coco").string(),
-                      "--output", six.string()},
-                     {"export-csv", "--dataset-dir", (l.release / "4class_coco").string(),
-                      "--output", four.string()}},
-                    {l.release, six, four}});
+                    {{{"export-csv", "--dataset-dir", (l.release / "6class_coco").string(),
+                       "--output", six.string()},
+                      {}},
+                     {{"export-csv", "--dataset-dir", (l.release / "4class_coco").string(),
+                       "--output", four.string()},
+                      {}}},
+                    {l.release, six, four},
+                    record_files});
+  stages.push_back(
+      {"report",
+       {{{"report", "--dataset-dir", (l.release / "6class_coco").string(), "--validation-json",
+          (l.release / "validation.json").string(), "--feedback-csv", l.csv.string(), "--seed",
+          std::to_string(o.seed), "--out", (l.release / "report.html").string()},
+         {}}},
+       {l.release, l.csv},
+       {"manifest.json"}});
   return stages;
 }
 
-std::string joined(const std::vector<std::vector<std::string>>& commands) {
+std::string joined(const std::vector<command_line>& commands) {
   std::string out;
   for (const auto& c : commands) {
-    for (const auto& a : c) out += a + '\x1f';
-    out += '\n';
+    for (const auto& a : c.args) out += a + '\x1f';
+    out += c.stdout_file.string() + '\n';
   }
   return out;
+}
+
+// Runs a command with its stdout sent to a file (written whole: temp, then rename).
+int dispatch_to_file(const command_line& c) {
+  if (c.stdout_file.empty()) return dispatch(c.args);
+  const auto temp = c.stdout_file.string() + ".tmp";
+  std::fflush(stdout);
+  const int saved = ::dup(STDOUT_FILENO);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (saved < 0 || fd < 0) {
+    if (saved >= 0) ::close(saved);
+    return report_error("run", core::error::make(core::error_code::not_writable,
+                                                 fmt::format("cannot write '{}'", temp)));
+  }
+  ::dup2(fd, STDOUT_FILENO);
+  ::close(fd);
+  const int code = dispatch(c.args);
+  std::fflush(stdout);
+  ::dup2(saved, STDOUT_FILENO);
+  ::close(saved);
+  std::error_code ec;
+  fs::rename(temp, c.stdout_file, ec);
+  return code;
 }
 
 // Stages whose failure still lets the rest run: a partial download (some rows failed,
@@ -218,7 +275,7 @@ int run_workflow(run_options o, const CLI::App& app) {
     const bool forced = forced_before ||
                         std::find(o.force.begin(), o.force.end(), s.name) != o.force.end() ||
                         std::find(o.force.begin(), o.force.end(), "all") != o.force.end();
-    auto before = pipeline::fingerprint(s.watched, joined(s.commands));
+    auto before = pipeline::fingerprint(s.watched, joined(s.commands), s.ignore);
     if (!before) return report_error("run", before.error());
     const auto recorded = checkpoints->stages.find(s.name);
     if (!forced && recorded != checkpoints->stages.end() && recorded->second.status == "done" &&
@@ -236,7 +293,7 @@ int run_workflow(run_options o, const CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
     int code = exit_ok;
     for (const auto& command : s.commands) {
-      const int c = dispatch(command);
+      const int c = dispatch_to_file(command);
       std::fflush(stdout);
       if (c != exit_ok && code == exit_ok) code = c;
       if (c != exit_ok && !can_continue_after(c)) break;
@@ -244,7 +301,7 @@ int run_workflow(run_options o, const CLI::App& app) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool finished = code == exit_ok || can_continue_after(code);
-    auto after = pipeline::fingerprint(s.watched, joined(s.commands));
+    auto after = pipeline::fingerprint(s.watched, joined(s.commands), s.ignore);
     if (!after) return report_error("run", after.error());
     checkpoints->stages[s.name] = {*after, code == exit_ok ? "done" : "failed", code};
     if (auto ok = pipeline::save_checkpoints(state_path, *checkpoints); !ok) {
@@ -284,6 +341,9 @@ int run_workflow(run_options o, const CLI::App& app) {
              (l.metadata / "v4_dataset_4class.csv").string());
   fmt::print("Manifest:   {} (check it with: ctprep verify-manifest {})\n",
              (l.release / pipeline::manifest_file_name).string(), l.release.string());
+  if (fs::exists(l.release / "report.html", ec)) {
+    fmt::print("Report:     {}\n", (l.release / "report.html").string());
+  }
   fmt::print("Checkpoints: {}\n", state_path.string());
   return first_failure;
 }
@@ -306,7 +366,7 @@ run_function setup_run(CLI::App& app) {
   app.add_flag("--no-sign-request", o->no_sign_request, "Do not sign S3 requests");
   app.add_option("--force", o->force,
                  "Redo a stage (and those after it) even if up to date: download, annotate, "
-                 "prepare, validate, analyze, export-csv, all");
+                 "prepare, validate, analyze, export-csv, report, all");
   add_jobs_option(app, o->common);
   add_quiet_option(app, o->common);
   return [o, &app] { return run_workflow(*o, app); };
@@ -314,7 +374,7 @@ run_function setup_run(CLI::App& app) {
 
 const registrar reg{{"run",
                      "The whole workflow: download, annotate, prepare, validate, analyze, "
-                     "export-csv, with checkpoints and a manifest",
+                     "export-csv, report, with checkpoints and a manifest",
                      setup_run}};
 
 }  // namespace

@@ -19,20 +19,26 @@ constexpr double p_flip = 0.5, p_ssr = 0.8, p_crop = 0.6, p_bc = 0.6, p_clahe = 
 constexpr double shift_limit = 0.1, scale_limit = 0.2, rotate_limit = 20.0;
 constexpr double brightness_limit = 0.2, contrast_limit = 0.2;
 
-void apply_affine(cv::Mat& img, const affine& m) {
-  const cv::Mat mm = (cv::Mat_<double>(2, 3) << m[0], m[1], m[2], m[3], m[4], m[5]);
-  cv::Mat out;
-  cv::warpAffine(img, out, mm, img.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
-                 cv::Scalar::all(0));
-  img = out;
+// a ∘ b: first b, then a.
+affine compose(const affine& a, const affine& b) {
+  return {a[0] * b[0] + a[1] * b[3], a[0] * b[1] + a[1] * b[4], a[0] * b[2] + a[1] * b[5] + a[2],
+          a[3] * b[0] + a[4] * b[3], a[3] * b[1] + a[4] * b[4], a[3] * b[2] + a[4] * b[5] + a[5]};
 }
 
-// The whole pipeline on a Mat (gray or 3-channel; `bgr` says the channel order for CLAHE).
-void augment_mat(cv::Mat& img, std::vector<tracked_box>& boxes, core::rng& random, bool bgr) {
-  const int w = img.cols, h = img.rows;
+// The whole pipeline from `src` into `img` (gray or 3-channel; `bgr` says the channel
+// order for CLAHE). The geometric steps (flip, shift-scale-rotate, crop resized back)
+// are drawn and applied to the boxes one by one, in order, but their pixels are moved by
+// one warp of the composed matrix: one interpolation instead of three, and one pass.
+void augment_mat(const cv::Mat& src, cv::Mat& img, std::vector<tracked_box>& boxes,
+                 core::rng& random, bool bgr) {
+  const int w = src.cols, h = src.rows;
+  affine m = {1, 0, 0, 0, 1, 0};
+  bool moved = false;
   if (random.chance(p_flip)) {
-    cv::flip(img, img, 1);
-    move_boxes(boxes, {-1, 0, static_cast<double>(w), 0, 1, 0}, w, h);
+    const affine flip = {-1, 0, static_cast<double>(w), 0, 1, 0};
+    m = compose(flip, m);
+    moved = true;
+    move_boxes(boxes, flip, w, h);
   }
   if (random.chance(p_ssr)) {
     const double angle = random.uniform(-rotate_limit, rotate_limit);
@@ -43,10 +49,11 @@ void augment_mat(cv::Mat& img, std::vector<tracked_box>& boxes, core::rng& rando
     const double alpha = scale * std::cos(a), beta = scale * std::sin(a);
     const double cx = w / 2.0, cy = h / 2.0;
     // cv::getRotationMatrix2D, then the shift in pixels.
-    const affine m = {alpha, beta,  (1 - alpha) * cx - beta * cy + dx * w,
-                      -beta, alpha, beta * cx + (1 - alpha) * cy + dy * h};
-    apply_affine(img, m);
-    move_boxes(boxes, m, w, h);
+    const affine ssr = {alpha, beta,  (1 - alpha) * cx - beta * cy + dx * w,
+                        -beta, alpha, beta * cx + (1 - alpha) * cy + dy * h};
+    m = compose(ssr, m);
+    moved = true;
+    move_boxes(boxes, ssr, w, h);
   }
   if (random.chance(p_crop)) {
     // A crop holding every box (their union), resized back to the image size.
@@ -70,12 +77,20 @@ void augment_mat(cv::Mat& img, std::vector<tracked_box>& boxes, core::rng& rando
     const int y1 =
         std::min(h, static_cast<int>(std::ceil(uy1 + random.uniform(0, std::max(0.0, h - uy1)))));
     if (x1 - x0 >= 2 && y1 - y0 >= 2 && (x0 > 0 || y0 > 0 || x1 < w || y1 < h)) {
-      cv::Mat out;
-      cv::resize(img(cv::Rect(x0, y0, x1 - x0, y1 - y0)), out, img.size(), 0, 0, cv::INTER_LINEAR);
-      img = out;
       const double sx = static_cast<double>(w) / (x1 - x0), sy = static_cast<double>(h) / (y1 - y0);
+      // cv::resize's pixel-centre convention: x' = (x - x0 + 0.5) * sx - 0.5.
+      const affine crop = {sx, 0, (0.5 - x0) * sx - 0.5, 0, sy, (0.5 - y0) * sy - 0.5};
+      m = compose(crop, m);
+      moved = true;
       move_boxes(boxes, {sx, 0, -x0 * sx, 0, sy, -y0 * sy}, w, h);
     }
+  }
+  if (moved) {
+    const cv::Mat mm = (cv::Mat_<double>(2, 3) << m[0], m[1], m[2], m[3], m[4], m[5]);
+    cv::warpAffine(src, img, mm, src.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                   cv::Scalar::all(0));
+  } else {
+    src.copyTo(img);
   }
   if (random.chance(p_bc)) {
     const double alpha = 1.0 + random.uniform(-contrast_limit, contrast_limit);
@@ -88,9 +103,9 @@ void augment_mat(cv::Mat& img, std::vector<tracked_box>& boxes, core::rng& rando
   if (random.chance(p_clahe)) {
     thread_local cv::Ptr<cv::CLAHE> clahe = cv::createCLAHE(4.0, cv::Size(8, 8));
     if (img.channels() == 1) {
-      cv::Mat out;
+      thread_local cv::Mat out;
       clahe->apply(img, out);
-      img = out;
+      out.copyTo(img);
     } else {
       cv::Mat lab;
       cv::cvtColor(img, lab, bgr ? cv::COLOR_BGR2Lab : cv::COLOR_RGB2Lab);
@@ -113,6 +128,18 @@ void augment_mat(cv::Mat& img, std::vector<tracked_box>& boxes, core::rng& rando
       img(cv::Rect(x, y, std::min(hw, w - x), std::min(hh, h - y))).setTo(cv::Scalar::all(0));
     }
   }
+}
+
+// True when the three channels are equal: a gray slice stored as colour (Roboflow
+// exports are RGB JPEGs of gray CT), which is then processed as gray — a third of the work.
+bool is_gray_in_colour(const cv::Mat& bgr) {
+  for (int y = 0; y < bgr.rows; ++y) {
+    const auto* p = bgr.ptr<std::uint8_t>(y);
+    for (int x = 0; x < bgr.cols; ++x, p += 3) {
+      if (p[0] != p[1] || p[1] != p[2]) return false;
+    }
+  }
+  return true;
 }
 
 std::vector<tracked_box> track(const std::vector<labeled_box>& boxes) {
@@ -174,9 +201,9 @@ augmented_image augment(const image_u8& image, const std::vector<labeled_box>& b
                         core::rng& random) {
   cv::Mat view(image.height, image.width, CV_8UC(image.channels),
                const_cast<std::uint8_t*>(image.pixels.data()));
-  cv::Mat img = view.clone();
+  cv::Mat img;
   auto tracked = track(boxes);
-  augment_mat(img, tracked, random, false);
+  augment_mat(view, img, tracked, random, false);
   augmented_image out;
   out.dropped_boxes = filter_boxes(tracked);
   out.boxes = untrack(tracked);
@@ -207,17 +234,21 @@ core::result<std::vector<encoded_version>> augment_encoded(std::string_view enco
     cv::cvtColor(src, src, cv::COLOR_BGRA2BGR);
   else if (src.channels() == 2)
     cv::extractChannel(src, src, 0);
+  const bool gray_in_colour = src.channels() == 3 && is_gray_in_colour(src);
+  if (gray_in_colour) cv::extractChannel(src, src, 0);
 
   std::vector<encoded_version> out;
-  std::vector<int> params = format == encoding::png
-                                ? std::vector<int>{cv::IMWRITE_PNG_COMPRESSION, 1}
-                                : std::vector<int>{cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
+  std::vector<int> params =
+      format == encoding::png
+          ? std::vector<int>{cv::IMWRITE_PNG_COMPRESSION, 1, cv::IMWRITE_PNG_STRATEGY,
+                             cv::IMWRITE_PNG_STRATEGY_RLE}
+          : std::vector<int>{cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
   const char* ext = format == encoding::png ? ".png" : ".jpg";
   for (int v = first; v <= last; ++v) {
     auto random = core::rng::for_key(seed, key, static_cast<std::uint64_t>(v));
-    cv::Mat img = src.clone();
+    thread_local cv::Mat img, colour;
     auto tracked = track(boxes);
-    augment_mat(img, tracked, random, true);
+    augment_mat(src, img, tracked, random, true);
     encoded_version e;
     e.version = v;
     e.dropped_boxes = filter_boxes(tracked);
@@ -229,7 +260,8 @@ core::result<std::vector<encoded_version>> augment_encoded(std::string_view enco
     }
     std::vector<std::uint8_t> buffer;
     try {
-      if (!cv::imencode(ext, img, buffer, params)) {
+      if (gray_in_colour) cv::cvtColor(img, colour, cv::COLOR_GRAY2BGR);
+      if (!cv::imencode(ext, gray_in_colour ? colour : img, buffer, params)) {
         return core::fail(core::error_code::internal,
                           fmt::format("{} encoder failed for '{}'", ext, origin));
       }

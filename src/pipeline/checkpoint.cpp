@@ -63,7 +63,8 @@ bool hashed_by_content(const fs::path& p) {
   return ext == ".json" || ext == ".yaml" || ext == ".yml" || ext == ".csv";
 }
 
-core::result<void> describe(const fs::path& input, std::string& out) {
+core::result<void> describe(const fs::path& input, const std::vector<std::string>& ignore,
+                            std::string& out) {
   std::error_code ec;
   if (!fs::exists(input, ec)) {
     out += fmt::format("missing {}\n", input.string());
@@ -84,6 +85,7 @@ core::result<void> describe(const fs::path& input, std::string& out) {
       continue;
     }
     if (!it->is_regular_file(ec)) continue;
+    if (std::find(ignore.begin(), ignore.end(), name) != ignore.end()) continue;
     const auto rel = it->path().lexically_relative(input).generic_string();
     std::string line = fmt::format("{} {}", rel, it->file_size(ec));
     if (hashed_by_content(it->path())) {
@@ -105,11 +107,11 @@ core::result<void> describe(const fs::path& input, std::string& out) {
 
 }  // namespace
 
-core::result<std::string> fingerprint(const std::vector<fs::path>& inputs,
-                                      std::string_view options) {
+core::result<std::string> fingerprint(const std::vector<fs::path>& inputs, std::string_view options,
+                                      const std::vector<std::string>& ignore) {
   std::string text = fmt::format("options {}\n", options);
   for (const auto& input : inputs) {
-    if (auto ok = describe(input, text); !ok) return tl::unexpected(ok.error());
+    if (auto ok = describe(input, ignore, text); !ok) return tl::unexpected(ok.error());
   }
   return sha256_hex(text);
 }

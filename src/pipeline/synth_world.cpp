@@ -127,7 +127,7 @@ core::result<world_summary> synth_world(const fs::path& root, const world_scale&
       synth_slice s;
       s.patient = patients[p];
       s.instance = new_instance(s.patient);
-      const bool positive = k == 0 || random.chance(primary[p] < 2 ? 0.8 : 0.66);
+      const bool positive = k == 0 || random.chance(primary[p] < 2 ? 0.7 : 0.56);
       if (positive) {
         const auto count = random.between(1, 3);
         for (std::int64_t b = 0; b < count; ++b)

@@ -101,7 +101,8 @@ p.note{color:var(--muted);margin:4px 0 10px;max-width:900px}
 .charts{display:flex;flex-wrap:wrap;gap:14px}
 .chart-box{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px}
 svg.chart{display:block;max-width:100%;height:auto}
-table{border-collapse:collapse;background:var(--card);border:1px solid var(--line);margin:6px 0 12px;font-size:13px}
+table{border-collapse:collapse;background:var(--card);border:1px solid var(--line);margin:6px 0 12px;font-size:13px;display:block;max-width:100%;overflow-x:auto;width:max-content}
+td:first-child{white-space:nowrap}
 th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#eef1f4;font-weight:600;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -166,8 +167,11 @@ void header_section(std::string& out, const html_report_options& o, const datase
     date_from = "";
   }
   const auto item = [&](std::string_view label, std::string_view value, std::string_view key) {
-    out += fmt::format("<div><dt>{}</dt><dd data-h=\"{}\">{}</dd></div>", label, key,
-                       value.empty() ? "–" : escape(value));
+    // Long values (a sha256 digest) are cut for the eye; the whole value is the tooltip.
+    const std::string shown =
+        value.size() > 30 ? std::string(value.substr(0, 24)) + "…" : std::string(value);
+    out += fmt::format("<div><dt>{}</dt><dd data-h=\"{}\" title=\"{}\">{}</dd></div>", label, key,
+                       escape(value), value.empty() ? "–" : escape(shown));
   };
   std::string kind = m.type;
   if (!m.variant.empty()) kind += (kind.empty() ? "" : " · ") + m.variant;
@@ -255,7 +259,7 @@ void splits_section(page& p, const dataset_analysis& a, const html::dataset_stat
       "<table><tr><th>split</th><th class=\"n\">images</th><th class=\"n\">originals</th>"
       "<th class=\"n\">augmented</th><th class=\"n\">multiplier</th><th class=\"n\">boxes"
       "</th><th class=\"n\">patients</th><th class=\"n\">with hemorrhage</th>"
-      "<th class=\"n\">no hemorrhage</th><th class=\"n\">no-hem share (originals)</th>";
+      "<th class=\"n\">no hemorrhage</th><th class=\"n\">no-hem share</th>";
   if (feedback) p.body += "<th class=\"n\">FP negatives</th><th class=\"n\">TN negatives</th>";
   if (balance_fp) p.body += "<th class=\"n\">added FP</th><th class=\"n\">added TN</th>";
   p.body += "</tr>\n";
@@ -696,7 +700,8 @@ void sheets_section(page& p, const std::vector<html::contact_sheet>& sheets,
                                                         s.color),
                           escape(s.title), s.thumbnails.size(), thousands(s.candidates));
     if (s.thumbnails.empty()) {
-      p.body += "<p class=\"note\">No slice of this kind.</p>\n";
+      p.body += s.candidates ? "<p class=\"note\">None shown (<code>--samples 0</code>).</p>\n"
+                             : "<p class=\"note\">No slice of this kind.</p>\n";
       continue;
     }
     p.body += "<div class=\"sheet\">";

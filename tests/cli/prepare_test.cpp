@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <thread>
@@ -198,9 +199,21 @@ TEST_F(prepare_cli, gives_byte_identical_trees_for_jobs_1_and_2) {
 
 TEST_F(prepare_cli, fills_exactly_the_shortfall_fp_first_and_says_when_the_pool_is_short) {
   testing::temp_dir out;
-  const auto r = prepare(out.path(), {"--skip-augmentation"});
+  ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+  const auto r =
+      prepare(out.path(), {"--skip-augmentation", "--four-class-empty", "keep-negative"});
+  ::unsetenv("SOURCE_DATE_EPOCH");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto meta = testing::read_text(out / "6class_coco_original/metadata.yaml");
+  EXPECT_NE(meta.find("created: 2023-11-14T22:13:20Z"), std::string::npos) << meta;
+  // keep-negative: the 4-class sets keep every image, emptied ones as negatives.
+  for (auto split : splits) {
+    EXPECT_EQ(read_json(out / "4class_coco_original" / split).images.size(),
+              read_json(out / "6class_coco_original" / split).images.size());
+  }
+  EXPECT_NE(testing::read_text(out / "4class_coco_original/metadata.yaml")
+                .find("empty_image_policy: keep-negative"),
+            std::string::npos);
   // Every split reaches with == without unless the pool could not give more.
   for (auto split : splits) {
     const auto d = read_json(out / "6class_coco_original" / split);

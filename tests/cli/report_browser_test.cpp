@@ -252,7 +252,8 @@ window.addEventListener('load', function () {
   }
   EXPECT_EQ(shown["overlap.train.test"], "1");
   EXPECT_NE(dom.out.find("data-rule=\"leakage\""), std::string::npos);
-  EXPECT_NE(dom.out.find("data-h=\"recipe_digest\">sha256:0123abcd<"), std::string::npos);
+  EXPECT_NE(dom.out.find("data-h=\"recipe_digest\" title=\"sha256:0123abcd\">sha256:0123abcd<"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -145,11 +145,14 @@ TEST(html_report, header_comes_from_metadata_yaml_and_source_date_epoch) {
   auto page = render_html_report(options_for(dir.path()));
   ::unsetenv("SOURCE_DATE_EPOCH");
   ASSERT_TRUE(page) << page.error().message;
-  EXPECT_NE(page->find("data-h=\"version\">v4<"), std::string::npos);
-  EXPECT_NE(page->find("data-h=\"type\">6class · augmented<"), std::string::npos);
-  EXPECT_NE(page->find("data-h=\"recipe_digest\">sha256:abc123<"), std::string::npos);
-  EXPECT_NE(page->find("data-h=\"seed\">42<"), std::string::npos);
-  EXPECT_NE(page->find("data-h=\"date\">2026-01-01T00:00:00Z<"), std::string::npos);
+  EXPECT_NE(page->find("data-h=\"version\" title=\"v4\">v4<"), std::string::npos);
+  EXPECT_NE(page->find("data-h=\"type\" title=\"6class · augmented\">6class · augmented<"),
+            std::string::npos);
+  EXPECT_NE(page->find("data-h=\"recipe_digest\" title=\"sha256:abc123\">sha256:abc123<"),
+            std::string::npos);
+  EXPECT_NE(page->find("data-h=\"seed\" title=\"42\">42<"), std::string::npos);
+  EXPECT_NE(page->find("data-h=\"date\" title=\"2026-01-01T00:00:00Z\">2026-01-01T00:00:00Z<"),
+            std::string::npos);
   EXPECT_NE(page->find(">target 40%<"), std::string::npos);
   EXPECT_NE(page->find("Negatives added by balancing"), std::string::npos);
 }

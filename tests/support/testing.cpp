@@ -92,9 +92,9 @@ void write_test_image(const fs::path& path, int width, int height, unsigned char
   write_text(path, *bytes);
 }
 
-void write_split(const fs::path& split_dir, const core::dataset& data) {
+void write_split(const fs::path& split_dir, const core::dataset& data, unsigned first_seed) {
   fs::create_directories(split_dir);
-  unsigned char seed = 0;
+  auto seed = static_cast<unsigned char>(first_seed & 0xFF);
   for (const auto& im : data.images) {
     write_test_image(split_dir / im.file_name, static_cast<int>(im.width),
                      static_cast<int>(im.height), seed++);

@@ -43,7 +43,10 @@ void write_test_image(const std::filesystem::path& path, int width, int height,
                       unsigned char seed = 0);
 
 // Writes `data` as the split's _annotations.coco.json and a test image for every entry.
-void write_split(const std::filesystem::path& split_dir, const core::dataset& data);
+// Image i gets the pattern seed `first_seed + i` (mod 256): give each split its own
+// range when pixels must differ across splits (validate compares pixel hashes).
+void write_split(const std::filesystem::path& split_dir, const core::dataset& data,
+                 unsigned first_seed = 0);
 
 // A 6-class dataset entry helper: an image and its boxes (category ids 0..5).
 struct test_image {

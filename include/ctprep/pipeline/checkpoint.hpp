@@ -31,8 +31,9 @@ struct run_checkpoints {
 // SHA-256 over `options` and the inputs: a file by its bytes; a folder by its tree of
 // names and sizes, plus the bytes of its .json, .yaml and .csv files (images are
 // identified by name and size, which is what the stages read them by); a missing path
-// as missing.
+// as missing. Files named in `ignore` are left out wherever they are.
 [[nodiscard]] core::result<std::string> fingerprint(
-    const std::vector<std::filesystem::path>& inputs, std::string_view options);
+    const std::vector<std::filesystem::path>& inputs, std::string_view options,
+    const std::vector<std::string>& ignore = {});
 
 }  // namespace ctprep::pipeline

@@ -1,0 +1,242 @@
+// Rule 4 (images) and the file scan every rule uses: what each image entry is on disk,
+// and one full decode per distinct file (keyed by device and inode, so a 4-class
+// symlink or a hard-linked original is decoded once), in parallel.
+#include <algorithm>
+#include <cstring>
+#include <unordered_set>
+
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+
+#include "ctprep/coco/coco.hpp"
+#include "ctprep/core/files.hpp"
+#include "ctprep/core/parallel.hpp"
+#include "ctprep/core/rng.hpp"
+#include "ctprep/imaging/codec.hpp"
+#include "ctprep/imaging/header.hpp"
+#include "report/validate_internal.hpp"
+
+namespace ctprep::report::detail {
+namespace {
+
+bool plain_file_name(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of("/\\") == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
+// OpenCV's JPEG decoder fills a truncated scan with grey and succeeds (libjpeg only
+// warns "premature end of data"); Pillow's load() fails. A whole JPEG has an EOI marker
+// after its last SOS: inside entropy-coded data 0xFF is always followed by 0x00 or
+// RSTn, so FF D9 there can only be the real end.
+bool jpeg_complete(std::string_view bytes) {
+  const auto sos = bytes.rfind("\xFF\xDA");
+  const auto eoi = bytes.rfind("\xFF\xD9");
+  return sos != std::string_view::npos && eoi != std::string_view::npos && eoi > sos;
+}
+
+// A PNG ends with its IEND chunk (12 bytes: length 0, "IEND", CRC).
+bool png_complete(std::string_view bytes) {
+  return bytes.size() >= 12 && bytes.substr(bytes.size() - 8, 4) == "IEND";
+}
+
+file_check check_file(const fs::path& path, bool decode) {
+  file_check out;
+  auto bytes = core::read_file(path);
+  if (!bytes) {
+    out.error = bytes.error().message;
+    return out;
+  }
+  out.size = bytes->size();
+  auto header = imaging::parse_image_header(*bytes, path.filename().string());
+  if (!header) {
+    out.error = header.error().message;
+    return out;
+  }
+  if (!decode) {
+    out.readable = true;
+    out.width = header->width;
+    out.height = header->height;
+    out.content_hash = core::stable_hash(*bytes);
+    return out;
+  }
+  const bool complete =
+      header->format == imaging::image_format::jpeg ? jpeg_complete(*bytes) : png_complete(*bytes);
+  if (!complete) {
+    out.error = fmt::format("'{}' is truncated (no {} marker at its end)", path.filename().string(),
+                            header->format == imaging::image_format::jpeg ? "EOI" : "IEND");
+    return out;
+  }
+  auto image = imaging::decode_image(*bytes, path.filename().string());
+  if (!image) {
+    out.error = image.error().message;
+    return out;
+  }
+  out.readable = true;
+  out.width = image->width;
+  out.height = image->height;
+  const std::string_view pixels(reinterpret_cast<const char*>(image->pixels.data()),
+                                image->pixels.size());
+  out.constant = std::all_of(image->pixels.begin(), image->pixels.end(),
+                             [&](std::uint8_t p) { return p == image->pixels.front(); });
+  out.content_hash = core::stable_hash(pixels, static_cast<std::uint64_t>(image->width) << 32 ^
+                                                   static_cast<std::uint64_t>(image->height) << 4 ^
+                                                   static_cast<std::uint64_t>(image->channels));
+  return out;
+}
+
+}  // namespace
+
+void scan_files(std::vector<context*>& datasets, file_cache& cache,
+                const validate_options& options) {
+  std::vector<std::pair<file_key, fs::path>> todo;
+  std::unordered_set<file_key, file_key_hash> queued;
+  for (auto* c : datasets) {
+    for (auto& s : c->splits) {
+      if (!s.loaded) continue;
+      s.entries.resize(s.data.images.size());
+      for (std::size_t i = 0; i < s.data.images.size(); ++i) {
+        auto& e = s.entries[i];
+        const auto& name = s.data.images[i].file_name;
+        e.plain_name = plain_file_name(name);
+        if (!e.plain_name) continue;
+        const auto path = s.dir / name;
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0) continue;
+        e.exists = true;
+        e.is_symlink = S_ISLNK(st.st_mode);
+        std::error_code ec;
+        if (e.is_symlink) e.link_target = fs::read_symlink(path, ec).string();
+        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        e.resolves = true;
+        e.resolved = fs::canonical(path, ec);
+        e.key = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+                 static_cast<std::uint64_t>(st.st_size),
+                 static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+        if (!cache.contains(e.key) && queued.insert(e.key).second) todo.emplace_back(e.key, path);
+      }
+    }
+  }
+
+  std::vector<file_check> results(todo.size());
+  auto progress =
+      options.progress && !todo.empty()
+          ? options.progress(options.skip_image_validation ? "validate: reading headers"
+                                                           : "validate: decoding images",
+                             todo.size())
+          : nullptr;
+  core::parallel_for(todo.size(), options.jobs, [&](std::size_t i) {
+    results[i] = check_file(todo[i].second, !options.skip_image_validation);
+    if (progress) progress->advance();
+  });
+  if (progress) progress->finish();
+  for (std::size_t i = 0; i < todo.size(); ++i) cache.emplace(todo[i].first, std::move(results[i]));
+
+  for (auto* c : datasets) {
+    for (auto& s : c->splits) {
+      for (auto& e : s.entries) {
+        if (e.resolves) e.check = &cache.at(e.key);
+      }
+    }
+  }
+}
+
+void check_images(context& c) {
+  c.begin_rule(rule_images, "Validating image files");
+  if (c.options.skip_image_validation) {
+    c.note("--skip-image-validation: sizes come from the file headers; pixels were not decoded");
+  }
+  std::uint64_t dangling = 0;
+  for (const auto& s : c.splits) {
+    if (!s.loaded) {
+      c.line(line_status::skip,
+             fmt::format("{}: not checked (its COCO file is invalid)", capitalize(s.name)));
+      continue;
+    }
+    const auto errors_before = c.current->errors;
+    std::uint64_t readable = 0, counted = 0;
+    std::unordered_map<std::string_view, std::int64_t> first_id;
+    for (std::size_t i = 0; i < s.data.images.size(); ++i) {
+      const auto& im = s.data.images[i];
+      const auto& e = s.entries[i];
+      auto [it, fresh] = first_id.emplace(im.file_name, im.id);
+      if (!fresh) {
+        c.add(severity::error, s.name, im.file_name,
+              fmt::format("named by image ids {} and {}", it->second, im.id));
+      }
+      if (!e.plain_name) {
+        ++counted;
+        c.add(severity::error, s.name, im.file_name,
+              "file_name must name a file directly in the split folder");
+        continue;
+      }
+      if (e.is_symlink && !e.resolves) {
+        ++dangling;  // rule 8 reports broken links
+        continue;
+      }
+      ++counted;
+      if (!e.exists) {
+        c.add(severity::error, s.name, im.file_name, "file is missing");
+        continue;
+      }
+      if (!e.resolves) {
+        c.add(severity::error, s.name, im.file_name, "is not a regular file");
+        continue;
+      }
+      if (!e.check->readable) {
+        c.add(severity::error, s.name, im.file_name, e.check->error);
+        continue;
+      }
+      if (e.check->width != im.width || e.check->height != im.height) {
+        c.add(severity::error, s.name, im.file_name,
+              fmt::format("image is {}x{} but the JSON says {}x{}", e.check->width, e.check->height,
+                          im.width, im.height));
+        continue;
+      }
+      ++readable;
+    }
+    c.line(c.current->errors == errors_before ? line_status::pass : line_status::fail,
+           fmt::format(
+               "{}: {}/{} images {}", capitalize(s.name), thousands(readable), thousands(counted),
+               c.options.skip_image_validation ? "present with matching header size"
+                                               : "readable (fully decoded, size as in the JSON)"));
+
+    // Orphans: files in the split folder that no image entry names.
+    const auto errors_mid = c.current->errors, warnings_mid = c.current->warnings;
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (fs::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
+      names.push_back(it->path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    std::uint64_t orphans = 0;
+    for (const auto& name : names) {
+      if (name == coco::annotations_file_name || first_id.contains(name)) continue;
+      if (s.dir == c.root && name == "metadata.yaml") continue;  // a flat dataset's root
+      ++orphans;
+      const auto path = s.dir / name;
+      if (fs::is_directory(path, ec)) {
+        c.add(severity::warning, s.name, name, "a folder inside the split folder");
+      } else if (core::has_image_extension(path)) {
+        c.add(severity::error, s.name, name, "orphan image: no image entry names it");
+      } else {
+        c.add(severity::warning, s.name, name,
+              "stray file: not an image and not named by the JSON");
+      }
+    }
+    const bool orphan_errors = c.current->errors > errors_mid;
+    const bool orphan_warnings = c.current->warnings > warnings_mid;
+    c.line(orphan_errors     ? line_status::fail
+           : orphan_warnings ? line_status::warn
+                             : line_status::pass,
+           orphans == 0
+               ? fmt::format("{}: no orphan files", capitalize(s.name))
+               : fmt::format("{}: {} files no image entry names", capitalize(s.name), orphans));
+  }
+  if (dangling > 0) {
+    c.note(fmt::format("{} broken symlinks are reported under rule 8 (four_class)", dangling));
+  }
+}
+
+}  // namespace ctprep::report::detail

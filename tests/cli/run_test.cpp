@@ -1,0 +1,152 @@
+// End-to-end: `ctprep run` on a synthetic demo world with a local object store, its
+// checkpoints, its manifest, and a run killed half-way then re-run.
+#include <csignal>
+#include <map>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "ctprep/pipeline/manifest.hpp"
+#include "support/testing.hpp"
+
+namespace ctprep {
+namespace {
+namespace fs = std::filesystem;
+using testing::run_ctprep;
+
+void make_world(const fs::path& dir) {
+  ASSERT_EQ(
+      run_ctprep({"synth", "world", "--out", (dir / "data").string(), "--scale", "demo", "--quiet"})
+          .exit_code,
+      0);
+  auto store = run_ctprep({"synth", "store", "--data-root", (dir / "data").string(), "--store",
+                           (dir / "store").string(), "--tn-rows", "40"});
+  ASSERT_EQ(store.exit_code, 0) << store.err;
+}
+
+// Path -> SHA-256 of every file of the release except the manifest (whose stage timings
+// differ run to run by design).
+std::map<std::string, std::string> release_hashes(const fs::path& data_root) {
+  std::map<std::string, std::string> out;
+  auto entries = pipeline::hash_tree(data_root / "training_datasets" / "v4");
+  EXPECT_TRUE(entries);
+  if (!entries) return out;
+  for (const auto& e : *entries) out[e.path] = e.sha256 + (e.link.empty() ? "" : " -> " + e.link);
+  return out;
+}
+
+std::vector<std::string> run_args(const fs::path& dir) {
+  return {"run", "--data-root", (dir / "data").string(), "--max-images", "25", "--quiet"};
+}
+
+TEST(cli_run, runs_the_whole_workflow_offline_and_a_rerun_skips_every_stage) {
+  testing::temp_dir dir;
+  make_world(dir.path());
+  auto first = run_ctprep(run_args(dir.path()));
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  const auto release = dir / "data" / "training_datasets" / "v4";
+  for (const char* d :
+       {"6class_coco", "6class_coco_original", "4class_coco", "4class_coco_original"}) {
+    EXPECT_TRUE(fs::exists(release / d / "train" / "_annotations.coco.json")) << d;
+  }
+  EXPECT_TRUE(fs::exists(dir / "data" / "metadata" / "v4_dataset_6class.csv"));
+  EXPECT_TRUE(fs::exists(dir / "data" / "metadata" / "v4_dataset_4class.csv"));
+  EXPECT_TRUE(fs::exists(dir / "data" / ".ctprep" / "run.json"));
+  EXPECT_NE(first.out.find("━━━ summary ━━━"), std::string::npos);
+
+  auto verify = run_ctprep({"verify-manifest", release.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  const auto before = release_hashes(dir / "data");
+  auto second = run_ctprep(run_args(dir.path()));
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_EQ(std::count(second.out.begin(), second.out.end(), '\n') > 0, true);
+  for (const char* stage :
+       {"download", "annotate", "prepare", "validate", "analyze", "export-csv"}) {
+    EXPECT_NE(second.out.find(std::string(stage) +
+                              std::string(12 - std::string(stage).size(), ' ') + " up to date"),
+              std::string::npos)
+        << stage << "\n"
+        << second.out;
+  }
+  EXPECT_EQ(release_hashes(dir / "data"), before);
+
+  // A tampered output is found by verify-manifest, and --force prepare rebuilds it.
+  const auto some_image = release / "6class_coco_original" / "valid";
+  for (const auto& f : fs::directory_iterator(some_image)) {
+    if (f.path().extension() == ".json") continue;
+    testing::write_text(f.path(), "tampered");
+    break;
+  }
+  EXPECT_EQ(run_ctprep({"verify-manifest", release.string()}).exit_code, 7);
+  auto forced = run_ctprep({"run", "--data-root", (dir / "data").string(), "--max-images", "25",
+                            "--quiet", "--force", "prepare"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.out << forced.err;
+  EXPECT_EQ(release_hashes(dir / "data"), before);
+}
+
+TEST(cli_run, a_run_killed_half_way_and_rerun_ends_with_the_same_bytes) {
+  testing::temp_dir clean, killed;
+  make_world(clean.path());
+  make_world(killed.path());
+  ASSERT_EQ(run_ctprep(run_args(clean.path())).exit_code, 0);
+
+  // Start the same run and SIGKILL it after a moment, at whatever stage it is in.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto args = run_args(killed.path());
+    std::vector<char*> argv;
+    std::string binary = CTPREP_BINARY;
+    argv.push_back(binary.data());
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    ::execv(binary.c_str(), argv.data());
+    std::_Exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+
+  auto rerun = run_ctprep(run_args(killed.path()));
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
+  EXPECT_EQ(release_hashes(killed / "data"), release_hashes(clean / "data"));
+  EXPECT_EQ(testing::read_text(killed / "data" / "metadata" / "v4_dataset_6class.csv"),
+            testing::read_text(clean / "data" / "metadata" / "v4_dataset_6class.csv"));
+}
+
+TEST(cli_run, bad_inputs_have_their_exit_codes) {
+  testing::temp_dir dir;
+  EXPECT_EQ(run_ctprep({"run", "--data-root", (dir / "absent").string()}).exit_code, 3);
+  fs::create_directories(dir / "data");
+  EXPECT_EQ(
+      run_ctprep({"run", "--data-root", (dir / "data").string(), "--force", "nope"}).exit_code, 2);
+  testing::write_text(dir / "run.yaml", "max-images: [1\n");
+  EXPECT_EQ(run_ctprep({"run", "--config", (dir / "run.yaml").string()}).exit_code, 4);
+  testing::write_text(dir / "run.yaml", "bogus-option: 1\n");
+  auto unknown = run_ctprep({"run", "--config", (dir / "run.yaml").string()});
+  EXPECT_EQ(unknown.exit_code, 4);
+  EXPECT_NE(unknown.err.find("unknown option 'bogus-option'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(run_ctprep({"run", "--config", (dir / "none.yaml").string()}).exit_code, 3);
+}
+
+TEST(cli_run, a_config_file_sets_options_and_flags_override_it) {
+  testing::temp_dir dir;
+  testing::write_text(dir / "run.yaml", "data-root: " + (dir / "from-config").string() + "\n");
+  auto from_config = run_ctprep({"run", "--config", (dir / "run.yaml").string()});
+  EXPECT_EQ(from_config.exit_code, 3);
+  EXPECT_NE(from_config.err.find("from-config"), std::string::npos) << from_config.err;
+  auto overridden = run_ctprep({"run", "--config", (dir / "run.yaml").string(), "--data-root",
+                                (dir / "from-flag").string()});
+  EXPECT_EQ(overridden.exit_code, 3);
+  EXPECT_NE(overridden.err.find("from-flag"), std::string::npos) << overridden.err;
+}
+
+}  // namespace
+}  // namespace ctprep
