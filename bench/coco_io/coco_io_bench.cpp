@@ -37,8 +37,13 @@ core::dataset generate() {
   for (std::int64_t a = 0; a < annotations; ++a) {
     const double x = r.uniform(0, 400), y = r.uniform(0, 400);
     const double w = r.uniform(5, 100), h = r.uniform(5, 100);
-    d.annotations.push_back({a, static_cast<std::int64_t>(r.below(images)),
-                             static_cast<std::int64_t>(r.below(6)), {x, y, w, h}, w * h, 0, {}});
+    d.annotations.push_back({a,
+                             static_cast<std::int64_t>(r.below(images)),
+                             static_cast<std::int64_t>(r.below(6)),
+                             {x, y, w, h},
+                             w * h,
+                             0,
+                             {}});
   }
   return d;
 }
@@ -49,7 +54,8 @@ double median_seconds(int n, F&& f) {
   for (int i = 0; i < n; ++i) {
     const auto start = std::chrono::steady_clock::now();
     f();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];

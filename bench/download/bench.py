@@ -8,6 +8,7 @@ bench/results/download.json.
 usage: bench.py BUILD_DIR ROOT
 """
 import json
+import re
 import os
 import shutil
 import statistics
@@ -65,14 +66,17 @@ try:
     ready = json.loads(server.stdout.readline())
     endpoint = f"http://127.0.0.1:{ready['s3rver_port']}"
 
+    stage_rates = {}  # ctprep's own "Throughput: X objects/s" (fetch stage, no process start)
+
     def timed(make_cmd, label, check_files=None):
         times = []
+        rates = []
         for r in range(reps):
             out = os.path.join(work, "out", f"{label}-{r}")
             os.makedirs(out)
             cmd, cwd = make_cmd(out)
             t0 = time.perf_counter()
-            p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+            p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
             dt = time.perf_counter() - t0
             if p.returncode != 0:
@@ -83,6 +87,11 @@ try:
                     raise SystemExit(f"{label}: {got} files, expected {n}")
             shutil.rmtree(out)
             times.append(dt)
+            m = re.search(rb"Throughput: ([0-9.]+) objects/s", p.stdout)
+            if m:
+                rates.append(float(m.group(1)))
+        if rates:
+            stage_rates[label] = statistics.median(rates)
         return statistics.median(times)
 
     def count(ext):
@@ -139,6 +148,8 @@ try:
         print(f"{k:44s} {v:8.2f} {rate[k]:10.1f} {total_bytes / 1e6 / v:8.1f}")
     if aws_note:
         print(aws_note)
+    for label, r in stage_rates.items():
+        print(f"  {label}: fetch stage alone (inside the process, no start-up) {r:.1f} objects/s")
     png = rate["ctprep download (DICOM -> PNG)"]
     dcm = rate["ctprep download --keep-dicom --no-convert"]
     ratios = {
@@ -159,7 +170,7 @@ try:
                    "reps": reps,
                    "rows": [{"task": k, "unit": "s", "value": v, "objects_per_s": rate[k]}
                             for k, v in results.items()],
-                   "ratios": ratios, "notes": [aws_note] if aws_note else []}, f, indent=1)
+                   "ratios": ratios, "ctprep_fetch_stage_objects_per_s": stage_rates, "notes": [aws_note] if aws_note else []}, f, indent=1)
         f.write("\n")
 finally:
     if server is not None:

@@ -6,6 +6,8 @@
 #include <map>
 #include <optional>
 
+#include <malloc.h>
+
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
@@ -69,6 +71,11 @@ void print_class_line(std::string_view name, const pipeline::class_counts& c) {
 
 int run_download(download_options& o) {
   constexpr std::string_view cmd = "download";
+  // Every object allocates a few buffers of about 0.5-1 MB (body, pixels, PNG). Above
+  // glibc's default mmap threshold each one is a fresh mmap, page-faulted in and
+  // unmapped again: measured here, 1.6x slower for the whole run. Keep them in the heap.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   if (o.csv_path.empty())
     o.csv_path = o.data_root / "metadata" / "no_hemorrhage_positive_feedback.csv";
   if (o.output_dir.empty())

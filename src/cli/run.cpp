@@ -94,7 +94,8 @@ core::result<void> apply_config(run_options& o, const CLI::App& app) {
   for (const auto& item : root) {
     const auto key = item.first.as<std::string>();
     const auto& value = item.second;
-    if (app.count("--" + key) > 0) continue;  // given on the command line
+    const auto* option = app.get_option_no_throw("--" + key);
+    if (option != nullptr && option->count() > 0) continue;  // given on the command line
     try {
       if (key == "data-root")
         o.data_root = value.as<std::string>();

@@ -1,8 +1,8 @@
 #include "ctprep/pipeline/feedback_csv.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <array>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 

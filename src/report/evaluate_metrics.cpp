@@ -248,7 +248,7 @@ core::result<std::map<core::slice_id, feedback_class>> read_feedback_classes(
   std::map<core::slice_id, feedback_class> out;
   for (const auto& row : table->rows) {
     out.emplace(row.id, row.cls == pipeline::feedback_class::fp ? feedback_class::fp_history
-                                                                 : feedback_class::tn);
+                                                                : feedback_class::tn);
   }
   return out;
 }

@@ -158,10 +158,11 @@ TEST(evaluate_confusion, counts_matches_confusions_misses_and_background) {
 
 TEST(evaluate_feedback, maps_fp_rows_to_fp_history_and_tn_rows_to_tn) {
   testing::temp_dir dir;
-  testing::write_text(dir / "f.csv",
-                      "\xEF\xBB\xBFpatient_id,instance_no,classification_result\r\n"
-                      "007,3,False Positive (FP)\r\n8,4,True Negative (TN)\r\n"
-                      "8,4,False Positive (FP)\r\n9,5,Something else\r\n10,6,True Negative (TN)\r\n");
+  testing::write_text(
+      dir / "f.csv",
+      "\xEF\xBB\xBFpatient_id,instance_no,classification_result\r\n"
+      "007,3,False Positive (FP)\r\n8,4,True Negative (TN)\r\n"
+      "8,4,False Positive (FP)\r\n9,5,Something else\r\n10,6,True Negative (TN)\r\n");
   auto f = read_feedback_classes(dir / "f.csv");
   ASSERT_TRUE(f) << f.error().message;
   ASSERT_EQ(f->size(), 3u);
