@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -256,10 +258,18 @@ void slurm_cluster::stop() {
 }
 
 bool slurm_cluster::wait_for_job(const std::string& job_id, std::chrono::seconds timeout) const {
+  // Done when slurmctld reports every task in a final state (an empty or failed answer,
+  // e.g. a timeout under load, is not "done").
+  static const std::set<std::string> final_states = {"COMPLETED", "FAILED",        "CANCELLED",
+                                                     "TIMEOUT",   "NODE_FAIL",     "PREEMPTED",
+                                                     "BOOT_FAIL", "OUT_OF_MEMORY", "DEADLINE"};
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = run_command({find_program("squeue"), "-h", "-j", job_id, "-o", "%T"});
-    if (r.output.empty() || r.output.find("Invalid job id") != std::string::npos) return true;
+    const auto states = job_states(job_id);
+    const bool done = !states.empty() &&
+                      std::all_of(states.begin(), states.end(),
+                                  [](const auto& s) { return final_states.contains(s.second); });
+    if (done) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   return false;

@@ -41,7 +41,8 @@ class slurm_cluster {
   [[nodiscard]] const std::filesystem::path& conf() const { return conf_; }
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_.path(); }
 
-  // Waits until the job (every task of an array) has left the queue; false on timeout.
+  // Waits until every task of the job is in a final state (COMPLETED, FAILED, CANCELLED...);
+  // false on timeout.
   [[nodiscard]] bool wait_for_job(const std::string& job_id,
                                   std::chrono::seconds timeout = std::chrono::seconds(90)) const;
   // JobState per task of a job still known to slurmctld: "<id>" or "<id>_<task>" ->
