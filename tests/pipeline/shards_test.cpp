@@ -158,3 +158,23 @@ TEST_F(shard_merge, a_broken_png_or_an_unfinished_run_or_other_inputs_make_a_sha
 
 }  // namespace
 }  // namespace ctprep::pipeline
+
+namespace ctprep::pipeline {
+namespace {
+
+TEST(shard_scan, a_shard_scans_and_cleans_only_its_own_files) {
+  testing::temp_dir dir;
+  testing::write_test_image(dir / "7_1.png", 8, 8, 1);
+  testing::write_test_image(dir / "7_2.png", 8, 8, 2);
+  testing::write_text(dir / ".7_1.png.tmp.11.ab", "half");
+  testing::write_text(dir / ".7_2.png.tmp.12.cd", "being written by another shard");
+  const auto mine = [](const core::slice_id& id) { return id.instance == "1"; };
+  const auto scan = scan_finished(dir.path(), false, 1, mine);
+  EXPECT_EQ(scan.ids, (std::set<core::slice_id>{{"7", "1"}}));
+  EXPECT_EQ(scan.temp_files_removed, 1u);
+  EXPECT_FALSE(fs::exists(dir / ".7_1.png.tmp.11.ab"));
+  EXPECT_TRUE(fs::exists(dir / ".7_2.png.tmp.12.cd"));
+}
+
+}  // namespace
+}  // namespace ctprep::pipeline
