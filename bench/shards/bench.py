@@ -107,7 +107,8 @@ try:
               f"{o / r['seconds']:10.1f} {o * per_obj_mb / r['seconds']:7.1f} "
               f"{r['cpu_seconds'] / o * 1000:14.1f}")
     shard_rate = sum(r["objects"] for r in rows) / sum(r["seconds"] for r in rows)
-    print(f"{'download-merge (4 shards)':28s} {n:8d} {wall_m:8.2f} {n / wall_m:10.1f}")
+    print(f"{'download-merge (4 shards)':28s} {n:8d} {wall_m:8.2f} {n / wall_m:10.1f} "
+          f"{'':7s} {cpu_m / n * 1000:14.1f}")
     print(f"ratio: per-shard objects/s / one process objects/s = {shard_rate / (n / wall1):.2f}x")
     print(f"merged pool == single run, byte for byte: {same}")
     os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
@@ -116,7 +117,7 @@ try:
                    "input": f"{n} synthetic DICOM slices, {mb:.0f} MB, s3rver on loopback",
                    "cores": os.cpu_count(),
                    "single": {"objects": n, "seconds": wall1, "cpu_seconds": cpu1},
-                   "shards": rows, "merge_seconds": wall_m,
+                   "shards": rows, "merge_seconds": wall_m, "merge_cpu_seconds": cpu_m,
                    "per_shard_objects_per_s": shard_rate,
                    "merged_equals_single": same}, f, indent=1)
         f.write("\n")
