@@ -21,7 +21,9 @@ build, root = sys.argv[1], sys.argv[2]
 ctprep = os.path.join(build, "ctprep")
 quick = os.environ.get("QUICK") == "1"
 reps = 1 if quick else 3
-series, slices = (10, 40)
+series, slices = (5, 20) if quick else (10, 40)
+results_dir = os.environ.get("BENCH_RESULTS") or os.path.join(
+    root, "bench", "results", "quick" if quick else "")
 # s3rver accepts only its own access key (it does not check the signature).
 access, secret = "S3RVER", "S3RVER"
 env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret,
@@ -163,13 +165,25 @@ try:
     print("ratios (objects/s, higher is better for ctprep):")
     for k, v in ratios.items():
         print(f"  {k:66s} {v:6.2f}x")
-    os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
-    with open(os.path.join(root, "bench", "results", "download.json"), "w") as f:
-        json.dump({"benchmark": "download",
-                   "input": f"{n} synthetic DICOM slices, {total_bytes / 1e6:.0f} MB, s3rver on loopback",
+    os.makedirs(results_dir, exist_ok=True)
+    peers_rate = {k: round(v, 1) for k, v in rate.items() if not k.startswith("ctprep")}
+    with open(os.path.join(results_dir, "download.json"), "w") as f:
+        json.dump({"benchmark": "download", "quick": quick,
+                   "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "load_average": float(os.environ.get("BENCH_LOAD_START") or os.getloadavg()[0]),
+                   "input": f"{n} synthetic DICOM slices, {total_bytes / 1e6:.0f} MB, s3rver on "
+                            f"loopback; median of {reps} whole-process runs",
                    "reps": reps,
-                   "rows": [{"task": k, "unit": "s", "value": v, "objects_per_s": rate[k]}
-                            for k, v in results.items()],
+                   "rows": [
+                       {"task": "ctprep download with DICOM -> PNG (peers: download only)",
+                        "unit": "objects/s", "ctprep": round(png, 1), "peers": peers_rate,
+                        "ratio": round(png / rate["boto3 16 threads"], 2),
+                        "ratio_to": "boto3 16 threads"},
+                       {"task": "ctprep download --keep-dicom --no-convert",
+                        "unit": "objects/s", "ctprep": round(dcm, 1), "peers": peers_rate,
+                        "ratio": round(dcm / rate["curl --parallel (16)"], 2),
+                        "ratio_to": "curl --parallel (16)"}],
+                   "seconds": results,
                    "ratios": ratios, "ctprep_fetch_stage_objects_per_s": stage_rates, "notes": [aws_note] if aws_note else []}, f, indent=1)
         f.write("\n")
 finally:

@@ -1,13 +1,15 @@
 """A v4-scale dataset for the report benchmark: train 11,480 originals x 3 versions,
 valid 2,150, test 720 images, about 31,000 boxes in the six classes.
 Every image file is a symlink to one of 8 real 512x512 CT-like PNGs (the report reads
-only the slices it shows, so this measures the page, not the disk)."""
+only the slices it shows, so this measures the page, not the disk).
+usage: make_v4.py OUT_DIR [FRACTION]  (FRACTION < 1 scales every split down, for QUICK=1)"""
 import json, os, random, sys
 
 import cv2
 import numpy as np
 
 root = sys.argv[1]
+fraction = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
 rng = random.Random(42)
 os.makedirs(os.path.join(root, "_pool"), exist_ok=True)
 pool = []
@@ -57,7 +59,7 @@ def make_split(name, originals, versions):
         json.dump({"categories": cats, "images": images, "annotations": anns}, f)
     return len(images), len(anns)
 
-t = make_split("train", 11480, 3)
-v = make_split("valid", 2150, 1)
-s = make_split("test", 720, 1)
+t = make_split("train", round(11480 * fraction), 3)
+v = make_split("valid", round(2150 * fraction), 1)
+s = make_split("test", round(720 * fraction), 1)
 print(f"{t[0] + v[0] + s[0]} images, {t[1] + v[1] + s[1]} boxes")

@@ -19,7 +19,10 @@ import time
 
 build, root = sys.argv[1], sys.argv[2]
 ctprep = os.path.join(build, "ctprep")
-series, slices, shards = 10, 40, 4
+quick = os.environ.get("QUICK") == "1"
+series, slices, shards = (5, 20, 4) if quick else (10, 40, 4)
+results_dir = os.environ.get("BENCH_RESULTS") or os.path.join(
+    root, "bench", "results", "quick" if quick else "")
 access, secret = "S3RVER", "S3RVER"
 env = dict(os.environ, AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret,
            AWS_DEFAULT_REGION="us-east-1")
@@ -111,10 +114,20 @@ try:
           f"{'':7s} {cpu_m / n * 1000:14.1f}")
     print(f"ratio: per-shard objects/s / one process objects/s = {shard_rate / (n / wall1):.2f}x")
     print(f"merged pool == single run, byte for byte: {same}")
-    os.makedirs(os.path.join(root, "bench", "results"), exist_ok=True)
-    with open(os.path.join(root, "bench", "results", "shards.json"), "w") as f:
-        json.dump({"benchmark": "shards",
-                   "input": f"{n} synthetic DICOM slices, {mb:.0f} MB, s3rver on loopback",
+    os.makedirs(results_dir, exist_ok=True)
+    one_rate = n / wall1
+    with open(os.path.join(results_dir, "shards.json"), "w") as f:
+        json.dump({"benchmark": "shards", "quick": quick,
+                   "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   "load_average": float(os.environ.get("BENCH_LOAD_START") or os.getloadavg()[0]),
+                   "input": f"{n} synthetic DICOM slices, {mb:.0f} MB, s3rver on loopback; "
+                            f"{shards} shards run one after another",
+                   "rows": [{"task": "download + convert, objects/s per shard process",
+                             "unit": "objects/s", "ctprep": round(shard_rate, 1),
+                             "peers": {"one ctprep process (unsharded)": round(one_rate, 1)},
+                             "ratio": round(shard_rate / one_rate, 2)},
+                            {"task": "download-merge of the shards", "unit": "s",
+                             "ctprep": round(wall_m, 3), "peers": {}}],
                    "cores": os.cpu_count(),
                    "single": {"objects": n, "seconds": wall1, "cpu_seconds": cpu1},
                    "shards": rows, "merge_seconds": wall_m, "merge_cpu_seconds": cpu_m,
