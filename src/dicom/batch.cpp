@@ -222,12 +222,28 @@ core::result<batch_result> convert_batch(const std::vector<batch_input>& inputs,
     core::parallel_for(inputs.size(), o.jobs, [&](std::size_t i) {
       auto& item = items[i];
       item.input = inputs[i].path;
-      auto bytes = core::read_file(inputs[i].path);
-      if (!bytes) {
-        item.reason = bytes.error().message;
-        return;
+      // The start of the file usually holds the whole header: read 64 KB, and the whole
+      // file only when that is not enough (a long header, a deflated file).
+      std::string bytes;
+      {
+        std::ifstream in(inputs[i].path, std::ios::binary);
+        if (!in) {
+          item.reason = fmt::format("cannot read '{}'", inputs[i].path.string());
+          return;
+        }
+        bytes.resize(std::size_t{64} << 10);
+        in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        bytes.resize(static_cast<std::size_t>(in.gcount()));
       }
-      auto h = parse_header(*bytes, inputs[i].path.string());
+      auto h = parse_header(bytes, inputs[i].path.string(), true);
+      if (!h || (h->deflated && bytes.size() == (std::size_t{64} << 10))) {
+        auto whole = core::read_file(inputs[i].path);
+        if (!whole) {
+          item.reason = whole.error().message;
+          return;
+        }
+        h = parse_header(*whole, inputs[i].path.string());
+      }
       auto name = expand_template(o.name_template, inputs[i], h ? &*h : nullptr);
       if (!name) {
         item.reason = h ? name.error().message : h.error().message;

@@ -84,7 +84,8 @@ struct element {
 
 class reader {
  public:
-  reader(std::string_view bytes, std::string_view origin) : bytes_(bytes), origin_(origin) {}
+  reader(std::string_view bytes, std::string_view origin, bool prefix = false)
+      : bytes_(bytes), origin_(origin), prefix_(prefix) {}
 
   // Reads one element header at `pos`; advances pos to the value.
   core::result<element> next(std::size_t& pos, bool explicit_vr, bool big_endian) const {
@@ -119,7 +120,8 @@ class reader {
       pos += 4;
     }
     e.value_offset = pos;
-    if (e.length != undefined_length && e.length > bytes_.size() - pos) {
+    const bool pixels = e.tag == tag_t{0x7FE0, 0x0010};
+    if (e.length != undefined_length && e.length > bytes_.size() - pos && !(prefix_ && pixels)) {
       return core::fail(
           core::error_code::corrupt_dicom,
           fmt::format("'{}': truncated: element ({:04X},{:04X}) at byte {} declares "
@@ -156,6 +158,7 @@ class reader {
  private:
   std::string_view bytes_;
   std::string_view origin_;
+  bool prefix_;  // the bytes are the start of a file: the pixel data may run past them
 };
 
 // Values found inside the enhanced multi-frame functional groups (5200,9229)/(5200,9230):
@@ -335,6 +338,7 @@ class dataset_parser {
 
   void take(const element& e) {
     const auto v = r_.value(e);
+    if (e.tag == tag_t{0x0028, 0x0009}) h_.has_frame_increment_pointer = true;
     const std::uint32_t key = std::uint32_t{e.tag.group} << 16 | e.tag.element;
     switch (key) {
       case 0x00080016:
@@ -522,7 +526,7 @@ std::string syntax_label(std::string_view uid) {
   return std::string(uid);
 }
 
-core::result<header> parse_header(std::string_view bytes, std::string_view origin) {
+core::result<header> parse_header(std::string_view bytes, std::string_view origin, bool prefix) {
   header h;
   std::size_t pos = 0;
   if (bytes.size() >= 132 && bytes.substr(128, 4) == "DICM") {
@@ -530,7 +534,7 @@ core::result<header> parse_header(std::string_view bytes, std::string_view origi
   } else if (bytes.size() >= 4 && bytes.substr(0, 4) == "DICM") {
     pos = 4;  // no preamble
   }
-  const reader r(bytes, origin);
+  const reader r(bytes, origin, prefix);
   bool explicit_vr = true;
   bool big_endian = false;
   if (pos > 0) {
@@ -565,15 +569,21 @@ core::result<header> parse_header(std::string_view bytes, std::string_view origi
           core::error_code::corrupt_dicom,
           fmt::format("'{}' is not DICOM ({} bytes, no 'DICM' marker)", origin, bytes.size()));
     }
-    const auto group = r.u16(0, false);
-    if (group == 0 || group > 0x0010 || group % 2 != 0) {
+    auto plausible = [&](bool big) {
+      const auto group = r.u16(0, big);
+      return group != 0 && group <= 0x0010 && group % 2 == 0;
+    };
+    if (plausible(false)) {
+      const bool ex = is_upper(bytes[4]) && is_upper(bytes[5]);
+      h.transfer_syntax = std::string(ex ? ts_explicit_le : ts_implicit_le);
+    } else if (plausible(true) && is_upper(bytes[4]) && is_upper(bytes[5])) {
+      h.transfer_syntax = std::string(ts_explicit_be);
+    } else {
       return core::fail(core::error_code::corrupt_dicom,
                         fmt::format("'{}' is not DICOM (no 'DICM' marker at byte 128 and no "
                                     "dataset at byte 0)",
                                     origin));
     }
-    const bool ex = is_upper(bytes[4]) && is_upper(bytes[5]);
-    h.transfer_syntax = std::string(ex ? ts_explicit_le : ts_implicit_le);
   }
 
   const auto& ts = h.transfer_syntax;

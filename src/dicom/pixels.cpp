@@ -8,10 +8,11 @@
 
 #include <fmt/format.h>
 #include <gdcmImage.h>
-#include <gdcmImageReader.h>
 #include <gdcmPhotometricInterpretation.h>
 #include <gdcmPixelFormat.h>
+#include <gdcmSequenceOfFragments.h>
 #include <gdcmTrace.h>
+#include <gdcmTransferSyntax.h>
 
 namespace ctprep::dicom {
 namespace {
@@ -85,10 +86,13 @@ core::result<decoded_frame> decode_native(std::string_view bytes, const header& 
     return unsupported(origin,
                        fmt::format("SamplesPerPixel (0028,0002) {} not supported", f.samples));
   }
-  if (f.photometric == "YBR_FULL_422" || f.photometric == "YBR_PARTIAL_422") {
+  // YBR_FULL_422 (PS3.3 C.7.6.3.1.2): Y0 Y1 Cb Cr per pair of pixels, 8 bits only.
+  const bool ybr422 = f.photometric == "YBR_FULL_422";
+  if ((ybr422 && (f.samples != 3 || f.bits_allocated != 8 || f.width % 2 != 0)) ||
+      f.photometric == "YBR_PARTIAL_422" || f.photometric == "YBR_PARTIAL_420") {
     return unsupported(origin, fmt::format("PhotometricInterpretation (0028,0004) {} in native "
-                                           "pixel data not supported",
-                                           f.photometric));
+                                           "pixel data not supported here ({}-bit, {} columns)",
+                                           f.photometric, f.bits_allocated, f.width));
   }
   const int frames = h.number_of_frames.value_or(1);
   if (frame < 0 || frame >= std::max(frames, 1)) {
@@ -97,7 +101,8 @@ core::result<decoded_frame> decode_native(std::string_view bytes, const header& 
   }
   const std::size_t bps = static_cast<std::size_t>(f.bits_allocated / 8);
   const std::size_t pixels = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.height);
-  const std::size_t frame_bytes = pixels * static_cast<std::size_t>(f.samples) * bps;
+  const std::size_t frame_bytes =
+      ybr422 ? pixels * 2 : pixels * static_cast<std::size_t>(f.samples) * bps;
   const std::size_t need = frame_bytes * static_cast<std::size_t>(frame + 1);
   if (h.pixel_length < need) {
     return corrupt(
@@ -112,7 +117,25 @@ core::result<decoded_frame> decode_native(std::string_view bytes, const header& 
   }
   const auto* p = reinterpret_cast<const std::uint8_t*>(source.data() + h.pixel_offset) +
                   frame_bytes * static_cast<std::size_t>(frame);
+  const bool convert_needed =
+      ybr422 || (h.big_endian && bps > 1) ||
+      (f.samples == 3 && (h.planar_configuration.value_or(0) == 1 || f.photometric == "YBR_FULL"));
+  if (!convert_needed) {
+    f.borrowed = p;  // the common CT case: no copy
+    return f;
+  }
   f.data.assign(p, p + frame_bytes);
+  if (ybr422) {
+    std::vector<std::uint8_t> full(pixels * 3);
+    for (std::size_t i = 0, o = 0; i + 3 < f.data.size(); i += 4, o += 6) {
+      full[o] = f.data[i];
+      full[o + 3] = f.data[i + 1];
+      full[o + 1] = full[o + 4] = f.data[i + 2];
+      full[o + 2] = full[o + 5] = f.data[i + 3];
+    }
+    f.data.swap(full);
+    f.photometric = "YBR_FULL";
+  }
   if (h.big_endian && bps > 1) {
     for (std::size_t i = 0; i < f.data.size(); i += bps)
       std::reverse(f.data.begin() + static_cast<std::ptrdiff_t>(i),
@@ -127,37 +150,62 @@ core::result<decoded_frame> decode_native(std::string_view bytes, const header& 
   return f;
 }
 
+// The fragments of encapsulated pixel data (PS3.5 A.4): items after the basic offset
+// table, up to the sequence delimiter. Every length is checked against the bytes.
+core::result<std::vector<std::string_view>> split_fragments(std::string_view data,
+                                                            std::string_view origin) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  bool first = true;
+  auto u16 = [&](std::size_t at) {
+    return static_cast<std::uint16_t>(static_cast<unsigned char>(data[at]) |
+                                      static_cast<unsigned char>(data[at + 1]) << 8);
+  };
+  while (pos + 8 <= data.size()) {
+    const std::uint16_t g = u16(pos);
+    const std::uint16_t e = u16(pos + 2);
+    const std::uint32_t len =
+        static_cast<std::uint32_t>(u16(pos + 4)) | static_cast<std::uint32_t>(u16(pos + 6)) << 16;
+    pos += 8;
+    if (g == 0xFFFE && e == 0xE0DD) return out;
+    if (g != 0xFFFE || e != 0xE000) {
+      return corrupt(origin, fmt::format("encapsulated pixel data (7FE0,0010): expected an item "
+                                         "(FFFE,E000), found ({:04X},{:04X})",
+                                         g, e));
+    }
+    if (len > data.size() - pos) {
+      return corrupt(origin, fmt::format("truncated: pixel data fragment of {} bytes, {} left", len,
+                                         data.size() - pos));
+    }
+    if (!first) out.push_back(data.substr(pos, len));
+    first = false;
+    pos += len;
+  }
+  if (out.empty()) return corrupt(origin, "encapsulated pixel data (7FE0,0010) has no fragment");
+  return out;  // no delimiter: tolerated when the fragments themselves are whole
+}
+
+// Encapsulated data goes to GDCM's codecs directly, described by our own header: GDCM's
+// file parser is slow on odd files (seconds on some of pydicom's corpus) and asserts on
+// others, so it never sees the file.
 core::result<decoded_frame> decode_gdcm(std::string_view bytes, const header& h, int frame,
                                         std::string_view origin) {
   silence_gdcm();
   const std::string codec = syntax_label(h.transfer_syntax);
-  std::istringstream in{std::string(bytes)};
-  gdcm::ImageReader reader;
-  reader.SetStream(in);
-  bool read_ok = false;
-  try {
-    read_ok = reader.Read();
-  } catch (const std::exception& e) {
-    return corrupt(origin, fmt::format("GDCM cannot read the file ({}): {}", codec, e.what()));
-  }
-  if (!read_ok) return corrupt(origin, fmt::format("GDCM cannot read the image ({})", codec));
-  const gdcm::Image& img = reader.GetImage();
-  const unsigned* dims = img.GetDimensions();
-  const gdcm::PixelFormat& pf = img.GetPixelFormat();
   decoded_frame f;
-  f.width = static_cast<int>(dims[0]);
-  f.height = static_cast<int>(dims[1]);
-  const int frames = img.GetNumberOfDimensions() == 3 ? static_cast<int>(dims[2]) : 1;
-  f.samples = pf.GetSamplesPerPixel();
-  f.bits_allocated = pf.GetBitsAllocated();
-  f.bits_stored = pf.GetBitsStored();
-  f.high_bit = pf.GetHighBit();
-  f.is_signed = pf.GetPixelRepresentation() == 1;
-  const char* pi = gdcm::PhotometricInterpretation::GetPIString(img.GetPhotometricInterpretation());
-  f.photometric = pi ? std::string(pi) : std::string();
-  while (!f.photometric.empty() && f.photometric.back() == ' ') f.photometric.pop_back();
-  if (f.photometric.empty()) f.photometric = "MONOCHROME2";
-  if (f.width <= 0 || f.height <= 0) return corrupt(origin, "Rows/Columns are zero");
+  if (!h.rows || !h.columns || *h.rows <= 0 || *h.columns <= 0 || *h.rows > 65535 ||
+      *h.columns > 65535) {
+    return corrupt(origin, "Rows (0028,0010) / Columns (0028,0011) missing or zero");
+  }
+  if (!h.bits_allocated) return corrupt(origin, "BitsAllocated (0028,0100) missing");
+  f.width = *h.columns;
+  f.height = *h.rows;
+  f.samples = h.samples_per_pixel.value_or(1);
+  f.bits_allocated = *h.bits_allocated;
+  f.bits_stored = h.bits_stored.value_or(f.bits_allocated);
+  f.high_bit = h.high_bit.value_or(f.bits_stored - 1);
+  f.is_signed = h.pixel_representation.value_or(0) == 1;
+  f.photometric = h.photometric.empty() ? (f.samples == 3 ? "RGB" : "MONOCHROME2") : h.photometric;
   if (f.bits_allocated != 8 && f.bits_allocated != 16 && f.bits_allocated != 32) {
     return unsupported(origin, fmt::format("BitsAllocated (0028,0100) {} not supported ({})",
                                            f.bits_allocated, codec));
@@ -166,18 +214,74 @@ core::result<decoded_frame> decode_gdcm(std::string_view bytes, const header& h,
     return unsupported(origin,
                        fmt::format("SamplesPerPixel (0028,0002) {} not supported", f.samples));
   }
-  if (frame < 0 || frame >= frames) {
-    return corrupt(origin, fmt::format("frame {} requested, the object has {}", frame, frames));
-  }
-  const std::size_t bps = static_cast<std::size_t>(f.bits_allocated / 8);
-  const std::size_t pixels = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.height);
-  const std::size_t frame_bytes = pixels * static_cast<std::size_t>(f.samples) * bps;
-  const std::size_t length = img.GetBufferLength();
-  if (length < frame_bytes * static_cast<std::size_t>(frame + 1)) {
+  if (f.bits_stored < 1 || f.bits_stored > f.bits_allocated || f.high_bit < f.bits_stored - 1 ||
+      f.high_bit >= f.bits_allocated) {
     return corrupt(origin,
-                   fmt::format("decoded buffer of {} bytes is smaller than frame {} needs ({})",
-                               length, frame, codec));
+                   fmt::format("BitsStored (0028,0101) {} / HighBit (0028,0102) {} do not fit "
+                               "BitsAllocated (0028,0100) {}",
+                               f.bits_stored, f.high_bit, f.bits_allocated));
   }
+  const auto pi = gdcm::PhotometricInterpretation::GetPIType(f.photometric.c_str());
+  if (pi == gdcm::PhotometricInterpretation::UNKNOWN ||
+      pi == gdcm::PhotometricInterpretation::PI_END) {
+    return unsupported(
+        origin,
+        fmt::format("PhotometricInterpretation (0028,0004) '{}' not supported", f.photometric));
+  }
+  const auto ts = gdcm::TransferSyntax::GetTSType(h.transfer_syntax.c_str());
+  // The codecs GDCM 3.0.21 decodes (NOTES.md); video and HTJ2K are not among them.
+  static constexpr std::string_view decodable[] = {
+      "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+      "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
+      "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.5"};
+  if (ts == gdcm::TransferSyntax::TS_END || std::find(std::begin(decodable), std::end(decodable),
+                                                      h.transfer_syntax) == std::end(decodable)) {
+    return unsupported(origin, fmt::format("transfer syntax {} not supported", codec));
+  }
+  // GDCM 3.0.21 scrambles the samples of 16/32-bit colour RLE (its own raw output of
+  // pydicom's SC_rgb_rle_16bit.dcm is wrong): refuse rather than write wrong colours.
+  if (f.samples == 3 && f.bits_allocated > 8 && ts == gdcm::TransferSyntax::RLELossless) {
+    return unsupported(origin, fmt::format("{}-bit colour RLE is not decoded correctly by GDCM",
+                                           f.bits_allocated));
+  }
+  const int frames = std::max(h.number_of_frames.value_or(1), 1);
+  if (frame < 0 || frame >= frames) {
+    return corrupt(
+        origin, fmt::format("frame {} requested, NumberOfFrames (0028,0008) is {}", frame, frames));
+  }
+  if (frames > 4096) {
+    return unsupported(origin, fmt::format("NumberOfFrames (0028,0008) {} too large", frames));
+  }
+  const std::string_view source = h.deflated ? std::string_view(h.inflated) : bytes;
+  if (h.pixel_offset > source.size()) return corrupt(origin, "pixel data (7FE0,0010) out of range");
+  auto fragments = split_fragments(source.substr(h.pixel_offset), origin);
+  if (!fragments) return tl::unexpected(fragments.error());
+
+  gdcm::Image img;
+  img.SetNumberOfDimensions(frames > 1 ? 3 : 2);
+  img.SetDimension(0, static_cast<unsigned>(f.width));
+  img.SetDimension(1, static_cast<unsigned>(f.height));
+  if (frames > 1) img.SetDimension(2, static_cast<unsigned>(frames));
+  img.SetPixelFormat(gdcm::PixelFormat(
+      static_cast<unsigned short>(f.samples), static_cast<unsigned short>(f.bits_allocated),
+      static_cast<unsigned short>(f.bits_stored), static_cast<unsigned short>(f.high_bit),
+      static_cast<unsigned short>(f.is_signed ? 1 : 0)));
+  img.SetPhotometricInterpretation(gdcm::PhotometricInterpretation(pi));
+  img.SetPlanarConfiguration(
+      f.samples == 3 ? static_cast<unsigned>(h.planar_configuration.value_or(0) == 1) : 0u);
+  img.SetTransferSyntax(gdcm::TransferSyntax(ts));
+  gdcm::SmartPointer<gdcm::SequenceOfFragments> sq = new gdcm::SequenceOfFragments;
+  for (const auto fragment : *fragments) {
+    gdcm::Fragment frag;
+    frag.SetByteValue(fragment.data(), static_cast<std::uint32_t>(fragment.size()));
+    sq->AddFragment(frag);
+  }
+  gdcm::DataElement pixel_data(gdcm::Tag(0x7FE0, 0x0010));
+  pixel_data.SetVR(gdcm::VR::OB);
+  pixel_data.SetValue(*sq);
+  img.SetDataElement(pixel_data);
+
+  const std::size_t length = img.GetBufferLength();
   std::vector<char> buffer(length);
   bool decoded = false;
   try {
@@ -189,15 +293,42 @@ core::result<decoded_frame> decode_gdcm(std::string_view bytes, const header& h,
   if (!decoded) {
     return corrupt(origin, fmt::format("cannot decode pixel data (7FE0,0010) with {}", codec));
   }
+  // A codec may correct the description from the stream (JPEG 2000 signedness, JPEG
+  // colour space): read it back.
+  const gdcm::PixelFormat& pf = img.GetPixelFormat();
+  f.bits_allocated = pf.GetBitsAllocated();
+  f.bits_stored = pf.GetBitsStored();
+  f.high_bit = pf.GetHighBit();
+  f.is_signed = pf.GetPixelRepresentation() == 1;
+  if (const char* out_pi =
+          gdcm::PhotometricInterpretation::GetPIString(img.GetPhotometricInterpretation())) {
+    f.photometric = out_pi;
+    while (!f.photometric.empty() && f.photometric.back() == ' ') f.photometric.pop_back();
+  }
+  if (pf.GetSamplesPerPixel() != f.samples ||
+      (f.bits_allocated != 8 && f.bits_allocated != 16 && f.bits_allocated != 32)) {
+    return unsupported(origin, fmt::format("{} decoded to {} samples of {} bits", codec,
+                                           pf.GetSamplesPerPixel(), f.bits_allocated));
+  }
+  const std::size_t bps = static_cast<std::size_t>(f.bits_allocated / 8);
+  const std::size_t pixels = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.height);
+  const std::size_t frame_bytes = pixels * static_cast<std::size_t>(f.samples) * bps;
+  if (length < frame_bytes * static_cast<std::size_t>(frame + 1)) {
+    return corrupt(origin,
+                   fmt::format("decoded buffer of {} bytes is smaller than frame {} needs ({})",
+                               length, frame, codec));
+  }
   const auto* p = reinterpret_cast<const std::uint8_t*>(buffer.data()) +
                   frame_bytes * static_cast<std::size_t>(frame);
   f.data.assign(p, p + frame_bytes);
   if (f.samples == 3 && img.GetPlanarConfiguration() == 1) interleave_planes(f.data, pixels, bps);
-  if (f.samples == 3 && f.photometric == "YBR_FULL" && bps == 1) {
+  // GDCM hands JPEG YBR data back upsampled but not colour-converted (checked against
+  // pydicom on its corpus): YBR_FULL_422 is YBR_FULL here.
+  if (f.samples == 3 && (f.photometric == "YBR_FULL" || f.photometric == "YBR_FULL_422") &&
+      bps == 1) {
     ybr_full_to_rgb(f.data);
     f.photometric = "RGB";
   }
-  (void)h;
   return f;
 }
 
@@ -303,7 +434,8 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
   out.bit_depth = o.bit_depth;
   const std::size_t pixels = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.height);
   const std::size_t bps = static_cast<std::size_t>(f.bits_allocated / 8);
-  if (f.data.size() < pixels * static_cast<std::size_t>(f.samples) * bps) {
+  const std::uint8_t* px = f.sample_data();
+  if (f.sample_bytes() < pixels * static_cast<std::size_t>(f.samples) * bps) {
     return core::fail(core::error_code::internal,
                       fmt::format("'{}': frame buffer too small", origin));
   }
@@ -318,14 +450,14 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
     const int shift =
         bps == 1 ? 0 : std::max(0, f.bits_stored - 8) + (f.high_bit + 1 - f.bits_stored);
     auto sample = [&](std::size_t i) -> std::uint8_t {
-      if (bps == 1) return f.data[i];
+      if (bps == 1) return px[i];
       std::uint32_t v = 0;
       if (bps == 2) {
         std::uint16_t t;
-        std::memcpy(&t, f.data.data() + i * 2, 2);
+        std::memcpy(&t, px + i * 2, 2);
         v = t;
       } else {
-        std::memcpy(&v, f.data.data() + i * 4, 4);
+        std::memcpy(&v, px + i * 4, 4);
       }
       return static_cast<std::uint8_t>(std::min<std::uint32_t>(v >> shift, 255));
     };
@@ -487,9 +619,9 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
       }
     }
     auto raw = [&](std::size_t i) -> std::size_t {
-      if (f.bits_allocated == 8) return f.data[i];
+      if (f.bits_allocated == 8) return px[i];
       std::uint16_t v;
-      std::memcpy(&v, f.data.data() + 2 * i, 2);
+      std::memcpy(&v, px + 2 * i, 2);
       return v;
     };
     if (k.windows == 0) {
@@ -497,14 +629,14 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
     } else if (lut_channels == 1 && !replicate) {
       const std::uint8_t* lut = cache.lut8.data();
       if (f.bits_allocated == 16) {
-        const auto* src = f.data.data();
+        const auto* src = px;
         for (std::size_t i = 0; i < pixels; ++i) {
           std::uint16_t v;
           std::memcpy(&v, src + 2 * i, 2);
           out.pixels8[i] = lut[v];
         }
       } else {
-        for (std::size_t i = 0; i < pixels; ++i) out.pixels8[i] = lut[f.data[i]];
+        for (std::size_t i = 0; i < pixels; ++i) out.pixels8[i] = lut[px[i]];
       }
     } else {
       for (std::size_t i = 0; i < pixels; ++i) {
@@ -519,7 +651,7 @@ core::result<rendered> render(const decoded_frame& f, const header& h, const con
   } else {
     for (std::size_t i = 0; i < pixels; ++i) {
       std::uint32_t r;
-      std::memcpy(&r, f.data.data() + 4 * i, 4);
+      std::memcpy(&r, px + 4 * i, 4);
       const auto s = stored_value(r, k);
       std::uint8_t v8[3] = {0, 0, 0};
       std::uint16_t v16 = 0;

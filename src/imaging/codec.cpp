@@ -54,6 +54,11 @@ core::result<std::string> encode_png(const image_u8& image, int compression) {
   return encode(image, ".png", {cv::IMWRITE_PNG_COMPRESSION, compression});
 }
 
+core::result<std::string> encode_png_fast(const image_u8& image) {
+  // No IMWRITE_PNG_COMPRESSION: OpenCV then uses level 1, Z_RLE and the SUB filter.
+  return encode(image, ".png", {});
+}
+
 core::result<std::string> encode_png(const image_u16& image, int compression) {
   if (image.width <= 0 || image.height <= 0 ||
       image.pixels.size() !=

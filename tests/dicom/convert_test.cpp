@@ -1,5 +1,6 @@
 #include "ctprep/dicom/convert.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -8,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "ctprep/dicom/header.hpp"
+#include "ctprep/dicom/pixels.hpp"
 #include "ctprep/dicom/synth.hpp"
 #include "ctprep/imaging/codec.hpp"
 #include "dicom/dicom_builder.hpp"
@@ -220,6 +222,33 @@ TEST(convert_pixels, sixteen_bit_output_is_hu_plus_1024_clipped) {
   auto img = ctprep::imaging::decode_image(r->png_bytes, "hu.png");
   ASSERT_TRUE(img);  // decode_image gives 8-bit; check the header says 16-bit instead
   EXPECT_EQ(static_cast<unsigned char>(r->png_bytes[24]), 16);  // IHDR bit depth
+  // The values themselves, from the render stage: HU + 1024, clipped, padding 0.
+  b.ss(0x0028, 0x0120, 3000);
+  const auto bytes = b.build();
+  auto h = ctprep::dicom::parse_header(bytes, "hu.dcm");
+  ASSERT_TRUE(h);
+  auto frame = ctprep::dicom::decode_frame(bytes, *h, 0, "hu.dcm");
+  ASSERT_TRUE(frame);
+  auto rendered = ctprep::dicom::render(*frame, *h, o, "hu.dcm");
+  ASSERT_TRUE(rendered);
+  ASSERT_EQ(rendered->pixels16.size(), 16u);
+  for (std::size_t i = 0; i < 16; ++i) {
+    const double hu = ramp[i] - 2048.0;
+    const int want = ramp[i] == 3000 ? 0 : static_cast<int>(std::clamp(hu + 1024, 0.0, 65535.0));
+    EXPECT_EQ(rendered->pixels16[i], want) << i;
+  }
+}
+
+TEST(dicom_header, prefix_parse_reads_the_header_of_a_cut_file) {
+  const auto bytes = ct_slice(ramp).build();
+  const auto cut = bytes.substr(0, bytes.size() - 20);
+  EXPECT_FALSE(ctprep::dicom::parse_header(cut, "cut.dcm"));
+  auto h = ctprep::dicom::parse_header(cut, "cut.dcm", true);
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->patient_id, "123456");
+  EXPECT_EQ(h->pixel_length, 32u);
+  // Anything but the pixel data cut short is still an error.
+  EXPECT_FALSE(ctprep::dicom::parse_header(bytes.substr(0, 200), "short.dcm", true));
 }
 
 TEST(convert_window, falls_back_to_brain_when_the_header_window_is_unusable) {

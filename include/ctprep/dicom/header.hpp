@@ -68,12 +68,18 @@ struct header {
   std::size_t pixel_offset = 0;
   std::size_t pixel_length = 0;  // defined length; for encapsulated: to the end
 
+  bool has_frame_increment_pointer = false;  // (0028,0009)
+
   std::string inflated;  // the inflated dataset of a deflated file (else empty)
 };
 
 // Parses `bytes` (the whole file); `origin` names it in errors.
 // Errors: corrupt_dicom (not DICOM, truncated, impossible lengths).
-[[nodiscard]] core::result<header> parse_header(std::string_view bytes, std::string_view origin);
+// With `prefix`, `bytes` may be only the start of the file: pixel data (7FE0,0010) may
+// run past the end (its offsets then refer to the whole file), anything else truncated
+// is still an error, and a deflated file needs all its bytes.
+[[nodiscard]] core::result<header> parse_header(std::string_view bytes, std::string_view origin,
+                                                bool prefix = false);
 
 // True for the transfer syntaxes whose pixel data is stored natively (not encapsulated).
 [[nodiscard]] bool is_native_syntax(std::string_view transfer_syntax_uid);

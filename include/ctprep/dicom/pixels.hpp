@@ -25,6 +25,17 @@ struct decoded_frame {
   bool is_signed = false;
   std::string photometric;  // as decoded (GDCM may turn JPEG YBR into RGB)
   std::vector<std::uint8_t> data;
+  // Native little-endian interleaved samples are not copied: `borrowed` then points into
+  // the bytes given to decode_frame, which must outlive the frame.
+  const std::uint8_t* borrowed = nullptr;
+  [[nodiscard]] const std::uint8_t* sample_data() const {
+    return borrowed ? borrowed : data.data();
+  }
+  [[nodiscard]] std::size_t sample_bytes() const {
+    return borrowed ? static_cast<std::size_t>(width) * static_cast<std::size_t>(height) *
+                          static_cast<std::size_t>(samples * (bits_allocated / 8))
+                    : data.size();
+  }
 };
 
 // Decodes frame `frame` (0-based). Native syntaxes are read directly from the bytes;

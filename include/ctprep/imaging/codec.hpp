@@ -36,6 +36,10 @@ struct image_u16 {
 // compression 0..9 (zlib level); 1 is fast with small files for CT slices.
 [[nodiscard]] core::result<std::string> encode_png(const image_u8& image, int compression = 1);
 [[nodiscard]] core::result<std::string> encode_png(const image_u16& image, int compression = 1);
+// zlib level 1 with the Z_RLE strategy and the SUB filter on every row (OpenCV's own
+// default): about 3x faster than encode_png(image, 1) and smaller on CT slices, whose
+// rows are smooth runs. What `convert` writes.
+[[nodiscard]] core::result<std::string> encode_png_fast(const image_u8& image);
 [[nodiscard]] core::result<std::string> encode_jpeg(const image_u8& image, int quality = 95);
 
 // Decodes a whole PNG or JPEG (every pixel, so a truncated file fails); gray stays
