@@ -120,7 +120,13 @@ int run_download(download_options& o) {
   }
   for (const auto& note : existing.notes) fmt::print("  {}\n", note);
   const fs::path finished_dir = o.no_convert ? o.keep_dicom : o.output_dir;
-  auto finished = pipeline::scan_finished(finished_dir, o.no_convert, o.convert_threads);
+  std::function<bool(const core::slice_id&)> in_shard;
+  if (sharded) {
+    in_shard = [shard](const core::slice_id& id) {
+      return pipeline::shard_of(id, shard.count) == shard.index;
+    };
+  }
+  auto finished = pipeline::scan_finished(finished_dir, o.no_convert, o.convert_threads, in_shard);
   fmt::print("  Output folder '{}': {} finished", finished_dir.string(), finished.ids.size());
   if (!finished.broken.empty()) {
     fmt::print(", {} broken (will be redone, first: '{}')", finished.broken.size(),

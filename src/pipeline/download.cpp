@@ -68,7 +68,8 @@ core::result<void> scan_existing(const fs::path& dir, existing_scan& into) {
   return {};
 }
 
-finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs) {
+finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs,
+                            const std::function<bool(const core::slice_id&)>& keep) {
   finished_scan out;
   auto files = core::list_files(dir);
   if (!files) return out;
@@ -77,10 +78,13 @@ finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs)
   std::vector<core::slice_id> ids;
   for (const auto& f : *files) {
     const auto name = f.filename().string();
-    // Leftovers of write_file_atomic in a killed run: ".<name>.tmp.<pid>.<random>".
+    // Leftovers of write_file_atomic in a killed run: ".<name>.tmp.<pid>.<random>". With
+    // `keep`, only those of accepted slices: other shards may be writing theirs right now.
     if (name.starts_with(".") && name.find(".tmp.") != std::string::npos &&
         (name.find(".png.tmp.") != std::string::npos ||
          name.find(".dcm.tmp.") != std::string::npos)) {
+      auto id = core::parse_slice_identity(name.substr(1, name.find(".tmp.") - 1));
+      if (keep && (!id || !keep(*id))) continue;
       std::error_code ec;
       if (fs::remove(f, ec)) ++out.temp_files_removed;
       continue;
@@ -88,6 +92,7 @@ finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs)
     if (!name.ends_with(ext)) continue;
     auto id = core::parse_slice_identity(name);
     if (!id || core::to_string(*id) + std::string(ext) != name) continue;  // not one of ours
+    if (keep && !keep(*id)) continue;
     candidates.push_back(f);
     ids.push_back(std::move(*id));
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -204,7 +206,15 @@ core::result<merge_check> check_shards(const fs::path& dir, std::uint64_t count,
     }
   }
 
-  const auto finished = scan_finished(dir, out.extension == ".dcm", jobs);
+  // Only the files of shards that say they are done: the temp files of a shard still
+  // running are not leftovers.
+  std::set<std::uint64_t> done;
+  for (std::uint64_t k = 0; k < count; ++k) {
+    if (states[k] && states[k]->done) done.insert(k);
+  }
+  const auto finished =
+      scan_finished(dir, out.extension == ".dcm", jobs,
+                    [&](const core::slice_id& id) { return done.contains(shard_of(id, count)); });
   out.temp_files_removed = finished.temp_files_removed;
   const std::set<std::string> broken(finished.broken.begin(), finished.broken.end());
   std::map<fs::path, std::map<std::string, logged>> logs;  // shards may share one log

@@ -44,8 +44,11 @@ struct finished_scan {
   std::vector<std::string> broken;     // file names that did not decode (they will be redone)
   std::size_t temp_files_removed = 0;  // leftovers of a killed run's atomic writes
 };
-[[nodiscard]] finished_scan scan_finished(const std::filesystem::path& dir, bool dicom_only,
-                                          unsigned jobs);
+// `keep`, when set, limits the scan to the slices it accepts (a shard decodes only its own
+// files, not the whole shared folder).
+[[nodiscard]] finished_scan scan_finished(
+    const std::filesystem::path& dir, bool dicom_only, unsigned jobs,
+    const std::function<bool(const core::slice_id&)>& keep = {});
 
 // ---- 2. the plan --------------------------------------------------------------------
 
