@@ -289,14 +289,14 @@ struct text_buffer {
 };
 
 core::result<result_set> parse_text(const char* data, std::size_t size, std::string_view origin,
-                                    unsigned jobs) {
+                                    unsigned jobs, std::size_t run_bytes) {
   const std::string_view text(data, size);
   // A file with nothing in it is "no detections", like []: a detector that found
   // nothing on the split may write either.
   const auto open = text.find_first_not_of(" \t\r\n");
   if (open == std::string_view::npos) return result_set{};
   const auto close = text.find_last_not_of(" \t\r\n");
-  constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
+  const std::size_t chunk_bytes = run_bytes != 0 ? run_bytes : std::size_t{1} << 20;
   std::vector<std::size_t> cuts;
   if (text[open] == '[' && text[close] == ']' && size > 2 * chunk_bytes) {
     cuts = find_cuts(text, open, close, chunk_bytes);
@@ -393,10 +393,10 @@ core::result<result_set> parse_text(const char* data, std::size_t size, std::str
 }  // namespace
 
 core::result<result_set> parse_results(std::string_view json, std::string_view origin,
-                                       unsigned jobs) {
+                                       unsigned jobs, std::size_t run_bytes) {
   text_buffer buffer(json.size());
   if (!json.empty()) std::memcpy(buffer.data.get(), json.data(), json.size());
-  return parse_text(buffer.data.get(), json.size(), origin, jobs);
+  return parse_text(buffer.data.get(), json.size(), origin, jobs, run_bytes);
 }
 
 core::result<result_set> read_results(const std::filesystem::path& path, unsigned jobs) {
@@ -422,7 +422,7 @@ core::result<result_set> read_results(const std::filesystem::path& path, unsigne
   const bool read_error = std::ferror(file) != 0;
   std::fclose(file);
   if (read_error || got != buffer.size) return cannot_read("short read");
-  return parse_text(buffer.data.get(), buffer.size, path.string(), jobs);
+  return parse_text(buffer.data.get(), buffer.size, path.string(), jobs, 0);
 }
 
 }  // namespace ctprep::coco
