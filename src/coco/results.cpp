@@ -12,12 +12,11 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <simdjson.h>
 
 #include "ctprep/core/memory.hpp"
 #include "ctprep/core/parallel.hpp"
+#include "json_error.hpp"
 
 namespace ctprep::coco {
 namespace {
@@ -33,14 +32,12 @@ bool starts_with_any(std::string_view text, std::initializer_list<std::string_vi
   return false;
 }
 
-// simdjson says what is wrong, RapidJSON (only on this error path) says where. Python's
-// json.dump writes NaN and Infinity as bare tokens: name them for what they are.
+// simdjson says what is wrong, locate_json_error (only on this error path) says where.
+// Python's json.dump writes NaN and Infinity as bare tokens: name them for what they are.
 core::error describe_malformed(std::string_view json, std::string_view origin,
                                simdjson::error_code simd_error) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    auto offset = std::min(doc.GetErrorOffset(), json.size());
+  if (const auto where = locate_json_error(json)) {
+    auto offset = std::min(where->offset, json.size());
     if (offset > 0 && json[offset - 1] == '-') --offset;  // "-Infinity" fails after the sign
     const auto rest = json.substr(offset);
     if (starts_with_any(rest, {"NaN", "Infinity", "-Infinity", "-NaN"})) {
@@ -51,8 +48,7 @@ core::error describe_malformed(std::string_view json, std::string_view origin,
                       origin, offset, rest.substr(0, rest.find_first_of(",]} \n"))));
     }
     return core::error::make(error_code::malformed_json,
-                             fmt::format("'{}' at byte {}: {}", origin, offset,
-                                         rapidjson::GetParseError_En(doc.GetParseError())));
+                             fmt::format("'{}' at byte {}: {}", origin, offset, where->what));
   }
   return core::error::make(error_code::malformed_json,
                            fmt::format("'{}': {}", origin, simdjson::error_message(simd_error)));
