@@ -92,11 +92,12 @@ bool has_flag(const std::vector<std::string>& args, std::string_view name) {
 // so that a typo fails now and not on the cluster.
 core::result<void> check_download_options(const std::vector<std::string>& args) {
   for (const auto& a : args) {
-    for (std::string_view refused : {"--shard", "--annotate", "--dry-run"}) {
+    for (std::string_view refused : {"--shard", "--annotate", "--dry-run", "--no-log"}) {
       if (a == refused || a.starts_with(std::string(refused) + "=")) {
         return core::fail(core::error_code::bad_argument,
                           fmt::format("{} is not for slurm-script: each task gets --shard "
-                                      "K/N, and the merge job writes the COCO file",
+                                      "K/N and logs each item, and the merge job writes "
+                                      "the COCO file",
                                       refused));
       }
     }

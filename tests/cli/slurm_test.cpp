@@ -346,6 +346,12 @@ TEST_F(slurm_cli, slurm_script_and_merge_reject_bad_input) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "2/2", "--dry-run"})).exit_code, 2);
   EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "1-2", "--dry-run"})).exit_code, 2);
+  // A shard must log (the merge reads the logs) and leaves the COCO file to the merge.
+  r = run_ctprep(download_args(dir_ / "p", {"--shard", "0/2", "--no-log"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--no-log with --shard"), std::string::npos) << r.err;
+  EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "0/2", "--annotate"})).exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "p"));
 }
 
 }  // namespace
