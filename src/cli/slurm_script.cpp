@@ -214,7 +214,7 @@ int run_slurm_script(const slurm_script_options& o, const std::vector<std::strin
   line("  # alone (sbatch --array=K) is an array of one task.");
   line(
       "  exec \"$ctprep\" download --shard \"${SLURM_ARRAY_TASK_ID}/${shards}\" "
-      "\"${download_args[@]}\"");
+      "${download_args[@]+\"${download_args[@]}\"}");
   line("fi");
   line("");
   line("# Not in a job: submit.");
@@ -230,7 +230,10 @@ int run_slurm_script(const slurm_script_options& o, const std::vector<std::strin
   line("submit_merge() {  # $1: the job the merge waits for (afterok), or nothing");
   line("  local after=()");
   line("  [[ -n \"${1:-}\" ]] && after=(--dependency=afterok:\"$1\")");
-  line("  sbatch --parsable \"${after[@]}\" \"${merge_sbatch[@]}\" --wrap=\"$merge_command\"");
+  // ${a[@]+"${a[@]}"}: an empty array under set -u fails on bash < 4.4 (older clusters).
+  line(
+      "  sbatch --parsable ${after[@]+\"${after[@]}\"} \"${merge_sbatch[@]}\" "
+      "--wrap=\"$merge_command\"");
   line("}");
   line("case \"${1:-submit}\" in");
   line("  submit)");
