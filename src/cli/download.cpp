@@ -96,6 +96,11 @@ int run_download(download_options& o) {
                                  "--annotate with --shard: the shards share the folder; run "
                                  "`ctprep download-merge` once they are all done"));
     }
+    if (o.no_log) {
+      return report_error(cmd, core::error::make(core::error_code::bad_argument,
+                                                 "--no-log with --shard: download-merge reads "
+                                                 "each shard's log to check it is complete"));
+    }
   }
   const bool sharded = !o.shard.empty();
   auto converter = make_download_converter(o.convert);
