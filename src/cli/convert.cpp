@@ -8,6 +8,7 @@
 #include "cli/command.hpp"
 #include "ctprep/core/files.hpp"
 #include "ctprep/dicom/batch.hpp"
+#include "ctprep/pipeline/download.hpp"
 
 namespace ctprep::cli {
 namespace {
@@ -25,6 +26,7 @@ struct convert_cli_options {
   int frame = 0;
   fs::path log;
   bool overwrite = false;
+  std::string shard;
   common_options common;
 };
 
@@ -74,6 +76,23 @@ int run_convert(const convert_cli_options& o) {
   if (inputs->empty()) {
     return report_error("convert", core::error::make(core::error_code::not_found,
                                                      "no input files found (empty folder?)"));
+  }
+  if (!o.shard.empty()) {
+    // The key is the slice identity when the file name is "<pid>_<inst>.<ext>" (as
+    // download --keep-dicom writes: the same shard as download's), else the input's
+    // relative path.
+    auto shard = pipeline::parse_shard(o.shard);
+    if (!shard) return report_error("convert", shard.error());
+    const auto all = inputs->size();
+    std::erase_if(*inputs, [&](const dicom::batch_input& in) {
+      const auto name = in.path.filename().string();
+      auto id = core::parse_slice_identity(name);
+      const auto key = id && name.starts_with(core::to_string(*id) + ".")
+                           ? core::to_string(*id)
+                           : in.relative.generic_string();
+      return pipeline::shard_of_key(key, shard->count) != shard->index;
+    });
+    fmt::print("Shard {}/{}: {} of {} inputs\n", shard->index, shard->count, inputs->size(), all);
   }
   auto progress = make_progress("convert", inputs->size(), o.common.quiet);
   b.progress = progress.get();
@@ -130,6 +149,7 @@ run_function setup_convert(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--log", o->log, "Write one JSON line per input to this file");
   app.add_flag("--overwrite", o->overwrite, "Redo PNGs that are already complete");
+  app.add_option("--shard", o->shard, "Convert only part K of N of the inputs (K/N, 0 <= K < N)");
   add_jobs_option(app, o->common);
   add_quiet_option(app, o->common);
   return [o] { return run_convert(*o); };

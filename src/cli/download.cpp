@@ -19,6 +19,7 @@
 #include "ctprep/pipeline/annotate.hpp"
 #include "ctprep/pipeline/download.hpp"
 #include "ctprep/pipeline/feedback_csv.hpp"
+#include "ctprep/pipeline/shards.hpp"
 
 namespace ctprep::cli {
 namespace {
@@ -93,7 +94,14 @@ int run_download(download_options& o) {
     auto s = pipeline::parse_shard(o.shard);
     if (!s) return report_error(cmd, s.error());
     shard = *s;
+    if (o.annotate) {
+      return report_error(
+          cmd, core::error::make(core::error_code::bad_argument,
+                                 "--annotate with --shard: the shards share the folder; run "
+                                 "`ctprep download-merge` once they are all done"));
+    }
   }
+  const bool sharded = !o.shard.empty();
   fetch::addressing_style style = fetch::addressing_style::automatic;
   if (o.addressing == "path") style = fetch::addressing_style::path;
   if (o.addressing == "virtual") style = fetch::addressing_style::virtual_hosted;
@@ -119,7 +127,13 @@ int run_download(download_options& o) {
   }
   for (const auto& note : existing.notes) fmt::print("  {}\n", note);
   const fs::path finished_dir = o.no_convert ? o.keep_dicom : o.output_dir;
-  auto finished = pipeline::scan_finished(finished_dir, o.no_convert, o.convert_threads);
+  std::function<bool(const core::slice_id&)> in_shard;
+  if (sharded) {
+    in_shard = [shard](const core::slice_id& id) {
+      return pipeline::shard_of(id, shard.count) == shard.index;
+    };
+  }
+  auto finished = pipeline::scan_finished(finished_dir, o.no_convert, o.convert_threads, in_shard);
   fmt::print("  Output folder '{}': {} finished", finished_dir.string(), finished.ids.size());
   if (!finished.broken.empty()) {
     fmt::print(", {} broken (will be redone, first: '{}')", finished.broken.size(),
@@ -149,8 +163,9 @@ int run_download(download_options& o) {
   po.max_images = o.max_images;
   po.fp_only = o.fp_only;
   po.shard = shard;
-  const auto plan =
-      pipeline::make_plan(*csv, existing.ids, finished.ids, po, o.no_convert ? ".dcm" : ".png");
+  po.cut_includes_finished = sharded;
+  const std::string_view extension = o.no_convert ? ".dcm" : ".png";
+  const auto plan = pipeline::make_plan(*csv, existing.ids, finished.ids, po, extension);
   fmt::print("[3/6] Plan (FP first, then TN in CSV order)\n");
   print_class_line("FP (high priority)", plan.fp);
   print_class_line("TN (low priority)", plan.tn);
@@ -227,7 +242,23 @@ int run_download(download_options& o) {
   d.convert_threads = o.convert_threads;
   d.transfer = transfer;
   if (!o.no_log) {
-    d.log_path = !o.log_path.empty() ? o.log_path : finished_dir / ".download-log.jsonl";
+    d.log_path = !o.log_path.empty() ? o.log_path
+                 : sharded           ? pipeline::shard_log_path(finished_dir, shard)
+                                     : finished_dir / ".download-log.jsonl";
+  }
+  // A shard's record: its whole part of the plan, "running" until the run ends unbroken
+  // (download-merge refuses while any shard is not "done").
+  std::optional<pipeline::shard_state> record;
+  const auto record_path = pipeline::shard_state_path(finished_dir, shard);
+  if (sharded) {
+    auto whole_options = po;
+    whole_options.shard = {};
+    const auto whole = pipeline::make_plan(*csv, existing.ids, {}, whole_options, extension);
+    record = pipeline::make_shard_state(
+        whole, shard, d.log_path.empty() ? fs::path() : fs::absolute(d.log_path), extension);
+    if (auto ok = pipeline::write_shard_state(record_path, *record); !ok) {
+      return report_error(cmd, ok.error());
+    }
   }
   auto progress = make_progress("download", plan.items.size(), o.quiet);
   d.progress = progress.get();
@@ -239,6 +270,12 @@ int run_download(download_options& o) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!report) return report_error(cmd, report.error());
+  if (record && !report->fatal && !interrupted.load() && report->not_attempted == 0) {
+    record->done = true;
+    if (auto ok = pipeline::write_shard_state(record_path, *record); !ok) {
+      return report_error(cmd, ok.error());
+    }
+  }
 
   // [5/6] annotate
   if (o.annotate) {

@@ -68,7 +68,8 @@ core::result<void> scan_existing(const fs::path& dir, existing_scan& into) {
   return {};
 }
 
-finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs) {
+finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs,
+                            const std::function<bool(const core::slice_id&)>& keep) {
   finished_scan out;
   auto files = core::list_files(dir);
   if (!files) return out;
@@ -77,10 +78,13 @@ finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs)
   std::vector<core::slice_id> ids;
   for (const auto& f : *files) {
     const auto name = f.filename().string();
-    // Leftovers of write_file_atomic in a killed run: ".<name>.tmp.<pid>.<random>".
+    // Leftovers of write_file_atomic in a killed run: ".<name>.tmp.<pid>.<random>". With
+    // `keep`, only those of accepted slices: other shards may be writing theirs right now.
     if (name.starts_with(".") && name.find(".tmp.") != std::string::npos &&
         (name.find(".png.tmp.") != std::string::npos ||
          name.find(".dcm.tmp.") != std::string::npos)) {
+      auto id = core::parse_slice_identity(name.substr(1, name.find(".tmp.") - 1));
+      if (keep && (!id || !keep(*id))) continue;
       std::error_code ec;
       if (fs::remove(f, ec)) ++out.temp_files_removed;
       continue;
@@ -88,6 +92,7 @@ finished_scan scan_finished(const fs::path& dir, bool dicom_only, unsigned jobs)
     if (!name.ends_with(ext)) continue;
     auto id = core::parse_slice_identity(name);
     if (!id || core::to_string(*id) + std::string(ext) != name) continue;  // not one of ours
+    if (keep && !keep(*id)) continue;
     candidates.push_back(f);
     ids.push_back(std::move(*id));
   }
@@ -129,8 +134,12 @@ core::result<shard_spec> parse_shard(std::string_view text) {
 }
 
 std::uint64_t shard_of(const core::slice_id& id, std::uint64_t count) noexcept {
+  return shard_of_key(core::to_string(id), count);
+}
+
+std::uint64_t shard_of_key(std::string_view key, std::uint64_t count) noexcept {
   // FNV-1a spreads similar short keys poorly in its low bits: finish with splitmix64.
-  std::uint64_t z = core::stable_hash(core::to_string(id)) + 0x9E3779B97F4A7C15ULL;
+  std::uint64_t z = core::stable_hash(key) + 0x9E3779B97F4A7C15ULL;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   z ^= z >> 31;
@@ -141,30 +150,37 @@ download_plan make_plan(const feedback_table& csv, const std::set<core::slice_id
                         const std::set<core::slice_id>& finished, const plan_options& options,
                         std::string_view extension) {
   download_plan plan;
+  // Candidates for the cut: missing rows (and finished ones with cut_includes_finished).
   std::vector<const feedback_row*> fp, tn;
   for (const auto& row : csv.rows) {
     auto& counts = row.cls == feedback_class::fp ? plan.fp : plan.tn;
     ++counts.in_csv;
     if (present.contains(row.id)) {
       ++counts.present;
-    } else if (finished.contains(row.id)) {
+      continue;
+    }
+    const bool done = finished.contains(row.id);
+    if (done) {
       ++counts.finished;
     } else {
       ++counts.missing;
+    }
+    if (!done || options.cut_includes_finished) {
       (row.cls == feedback_class::fp ? fp : tn).push_back(&row);
     }
   }
   std::vector<const feedback_row*> ordered = fp;  // FP first: never shuffled (SPEC 3)
   if (!options.fp_only) ordered.insert(ordered.end(), tn.begin(), tn.end());
-  const std::size_t missing = fp.size() + tn.size();
+  const std::size_t candidates = fp.size() + tn.size();
   if (options.max_images && ordered.size() > *options.max_images)
     ordered.resize(*options.max_images);
-  plan.cut_by_max = missing - ordered.size();
+  plan.cut_by_max = candidates - ordered.size();
   for (const auto* row : ordered) {
     if (options.shard.count > 1 && shard_of(row->id, options.shard.count) != options.shard.index) {
       ++plan.other_shards;
       continue;
     }
+    if (options.cut_includes_finished && finished.contains(row->id)) continue;  // resumed
     ++(row->cls == feedback_class::fp ? plan.fp : plan.tn).planned;
     plan.items.push_back({*row, core::to_string(row->id) + std::string(extension)});
   }

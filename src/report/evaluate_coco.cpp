@@ -2,11 +2,13 @@
 // (evaluate -> evaluateImg per image and class, accumulate, summarize). Comments cite
 // the step of pycocotools each part reproduces.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <unordered_map>
 
+#include "ctprep/core/memory.hpp"
 #include "ctprep/core/parallel.hpp"
 #include "ctprep/report/evaluate.hpp"
 
@@ -136,7 +138,10 @@ coco_metrics evaluate_coco(const core::dataset& gt, std::span<const coco::detect
         entry_start[c] + std::min<std::uint32_t>(dts.start[c + 1] - dts.start[c],
                                                  static_cast<std::uint32_t>(max_det));
   }
-  std::vector<det_entry> entries(entry_start.back());
+  std::vector<det_entry> entries;
+  entries.reserve(entry_start.back());
+  core::advise_huge_pages(entries.data(), entry_start.back() * sizeof(det_entry));
+  entries.resize(entry_start.back());
   // Ground truth not ignored, per cell and area: npig's summands.
   std::vector<std::array<std::uint32_t, area_count>> not_ignored(cells);
 
@@ -231,18 +236,32 @@ coco_metrics evaluate_coco(const core::dataset& gt, std::span<const coco::detect
     return recall[((t * K + k) * A + a) * M + m];
   };
   const double eps = std::nextafter(1.0, 2.0) - 1.0;  // np.spacing(1)
+  const std::uint32_t all_t = T >= 32 ? ~0u : (1u << T) - 1;
   core::parallel_for(K, jobs, [&](std::size_t k) {
     const std::uint32_t e0 = entry_start[k * I], e1 = entry_start[(k + 1) * I];
-    // One stable sort by score serves every area range and maxDets: the concatenation
-    // order of accumulate (image order, then rank) is the entries' order.
-    std::vector<std::uint32_t> sorted(e1 - e0);
-    std::iota(sorted.begin(), sorted.end(), e0);
-    std::stable_sort(sorted.begin(), sorted.end(), [&](std::uint32_t x, std::uint32_t y) {
-      return entries[x].score > entries[y].score;
+    // One stable sort by score serves every area range and maxDets: accumulate's
+    // concatenation order (image order, then rank in the image) is the entries' order,
+    // so ties are broken by entry position.
+    std::vector<std::pair<double, std::uint32_t>> keys(e1 - e0);
+    for (std::uint32_t x = e0; x < e1; ++x) keys[x - e0] = {entries[x].score, x};
+    std::sort(keys.begin(), keys.end(), [](const auto& p, const auto& q) {
+      return p.first != q.first ? p.first > q.first : p.second < q.second;
     });
-    std::vector<double> pr, rc;
-    pr.reserve(sorted.size());
-    rc.reserve(sorted.size());
+    struct sorted_entry {
+      std::uint32_t rank;
+      std::array<std::uint32_t, area_count> counted, tp;  // bits per IoU threshold
+    };
+    std::vector<sorted_entry> sorted(keys.size());
+    for (std::size_t j = 0; j < keys.size(); ++j) {
+      const det_entry& e = entries[keys[j].second];
+      sorted[j].rank = e.rank;
+      for (std::size_t a = 0; a < A; ++a) {
+        sorted[j].counted[a] = ~e.ignored[a] & all_t;
+        sorted[j].tp[a] = e.matched[a] & sorted[j].counted[a];
+      }
+    }
+    std::vector<double> tp(T), fp(T), best(T * (R + 1));
+    std::vector<std::size_t> covered(T);  // recall thresholds <= the current recall
     for (std::size_t a = 0; a < A; ++a) {
       std::uint64_t npig = 0;
       bool any_cell = false;
@@ -251,35 +270,50 @@ coco_metrics evaluate_coco(const core::dataset& gt, std::span<const coco::detect
         npig += not_ignored[c][a];
         any_cell = any_cell || gts.start[c + 1] > gts.start[c] || dts.start[c + 1] > dts.start[c];
       }
-      if (!any_cell || npig == 0) continue;
+      if (!any_cell || npig == 0) continue;  // precision and recall stay -1
+      const double n_pos = static_cast<double>(npig);
       for (std::size_t m = 0; m < M; ++m) {
         const auto cut = static_cast<std::uint32_t>(params.max_dets[m]);
+        std::fill(tp.begin(), tp.end(), 0.0);
+        std::fill(fp.begin(), fp.end(), 0.0);
+        std::fill(best.begin(), best.end(), 0.0);
+        // Ignored detections add neither a TP nor an FP: the points pycocotools keeps
+        // for them repeat their predecessor's and never change a result.
+        // Interpolated precision at recall threshold r is the highest precision of any
+        // point whose recall is >= r (= the monotone precision read at searchsorted's
+        // index), so one pass keeps, per number of thresholds covered, the best
+        // precision, and a suffix maximum finishes the job. An FP never raises it: the
+        // point before it had the same recall and a higher precision.
+        std::fill(covered.begin(), covered.end(), std::size_t{0});
         for (std::size_t t = 0; t < T; ++t) {
-          const std::uint32_t bit = 1u << t;
-          pr.clear();
-          rc.clear();
-          double tp = 0, fp = 0;
-          // Ignored detections add neither a TP nor an FP; the points they would add
-          // repeat their predecessor's and never change a searchsorted result.
-          for (const std::uint32_t x : sorted) {
-            const det_entry& e = entries[x];
-            if (e.rank >= cut || (e.ignored[a] & bit)) continue;
-            if (e.matched[a] & bit)
-              tp += 1;
-            else
-              fp += 1;
-            rc.push_back(tp / static_cast<double>(npig));
-            pr.push_back(tp / (fp + tp + eps));
+          while (covered[t] < R && params.recall_thresholds[covered[t]] <= 0.0) ++covered[t];
+        }
+        for (const sorted_entry& e : sorted) {
+          if (e.rank >= cut) continue;
+          std::uint32_t bits = e.counted[a];
+          while (bits) {
+            const auto t = static_cast<std::size_t>(std::countr_zero(bits));
+            bits &= bits - 1;
+            if (!(e.tp[a] >> t & 1u)) {
+              fp[t] += 1;
+              continue;
+            }
+            tp[t] += 1;
+            const double rc = tp[t] / n_pos;
+            std::size_t& h = covered[t];
+            while (h < R && params.recall_thresholds[h] <= rc) ++h;
+            const double pr = tp[t] / (fp[t] + tp[t] + eps);
+            double& b = best[t * (R + 1) + h];
+            if (pr > b) b = pr;
           }
-          r_at(t, k, a, m) = rc.empty() ? 0.0 : rc.back();
-          for (std::size_t i = pr.size(); i-- > 1;) {
-            if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
-          }
-          // np.searchsorted(rc, recThrs, side='left'); past the end stays 0.
-          std::size_t i = 0;
-          for (std::size_t r = 0; r < R; ++r) {
-            while (i < rc.size() && rc[i] < params.recall_thresholds[r]) ++i;
-            p_at(t, r, k, a, m) = i < rc.size() ? pr[i] : 0.0;
+        }
+        for (std::size_t t = 0; t < T; ++t) {
+          const bool any_point = tp[t] + fp[t] > 0;
+          r_at(t, k, a, m) = any_point ? tp[t] / n_pos : 0.0;
+          double run = 0;
+          for (std::size_t h = R; h >= 1; --h) {
+            run = std::max(run, best[t * (R + 1) + h]);
+            p_at(t, h - 1, k, a, m) = run;
           }
         }
       }

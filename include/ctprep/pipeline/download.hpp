@@ -44,8 +44,11 @@ struct finished_scan {
   std::vector<std::string> broken;     // file names that did not decode (they will be redone)
   std::size_t temp_files_removed = 0;  // leftovers of a killed run's atomic writes
 };
-[[nodiscard]] finished_scan scan_finished(const std::filesystem::path& dir, bool dicom_only,
-                                          unsigned jobs);
+// `keep`, when set, limits the scan to the slices it accepts (a shard decodes only its own
+// files, not the whole shared folder).
+[[nodiscard]] finished_scan scan_finished(
+    const std::filesystem::path& dir, bool dicom_only, unsigned jobs,
+    const std::function<bool(const core::slice_id&)>& keep = {});
 
 // ---- 2. the plan --------------------------------------------------------------------
 
@@ -56,11 +59,19 @@ struct shard_spec {
 };
 [[nodiscard]] core::result<shard_spec> parse_shard(std::string_view text);
 [[nodiscard]] std::uint64_t shard_of(const core::slice_id& id, std::uint64_t count) noexcept;
+// The same partition for any text key (shard_of(id) == shard_of_key("<pid>_<inst>")):
+// `convert --shard` uses it for inputs whose names carry no slice identity.
+[[nodiscard]] std::uint64_t shard_of_key(std::string_view key, std::uint64_t count) noexcept;
 
 struct plan_options {
   std::optional<std::size_t> max_images;  // cut after FP-then-TN ordering
   bool fp_only = false;
   shard_spec shard;
+  // false: finished slices are set aside before the --max-images cut (a re-run fetches N
+  // more). true (sharded runs): the cut is taken over finished and missing slices alike,
+  // so the plan does not move while shards sharing one output folder finish their items,
+  // and a re-run of a shard resumes the same plan.
+  bool cut_includes_finished = false;
 };
 
 struct download_item {
@@ -78,7 +89,7 @@ struct class_counts {
 
 struct download_plan {
   class_counts fp, tn;
-  std::size_t cut_by_max = 0;        // missing rows left out by --max-images / --fp-only
+  std::size_t cut_by_max = 0;        // rows left out by --max-images / --fp-only
   std::size_t other_shards = 0;      // planned rows that belong to other shards
   std::vector<download_item> items;  // FP first, then TN, CSV order within each
 };
