@@ -100,6 +100,11 @@ int run_download(download_options& o) {
                                  "--annotate with --shard: the shards share the folder; run "
                                  "`ctprep download-merge` once they are all done"));
     }
+    if (o.no_log) {
+      return report_error(cmd, core::error::make(core::error_code::bad_argument,
+                                                 "--no-log with --shard: download-merge reads "
+                                                 "each shard's log to check it is complete"));
+    }
   }
   const bool sharded = !o.shard.empty();
   fetch::addressing_style style = fetch::addressing_style::automatic;

@@ -92,11 +92,12 @@ bool has_flag(const std::vector<std::string>& args, std::string_view name) {
 // so that a typo fails now and not on the cluster.
 core::result<void> check_download_options(const std::vector<std::string>& args) {
   for (const auto& a : args) {
-    for (std::string_view refused : {"--shard", "--annotate", "--dry-run"}) {
+    for (std::string_view refused : {"--shard", "--annotate", "--dry-run", "--no-log"}) {
       if (a == refused || a.starts_with(std::string(refused) + "=")) {
         return core::fail(core::error_code::bad_argument,
                           fmt::format("{} is not for slurm-script: each task gets --shard "
-                                      "K/N, and the merge job writes the COCO file",
+                                      "K/N and logs each item, and the merge job writes "
+                                      "the COCO file",
                                       refused));
       }
     }
@@ -213,7 +214,7 @@ int run_slurm_script(const slurm_script_options& o, const std::vector<std::strin
   line("  # alone (sbatch --array=K) is an array of one task.");
   line(
       "  exec \"$ctprep\" download --shard \"${SLURM_ARRAY_TASK_ID}/${shards}\" "
-      "\"${download_args[@]}\"");
+      "${download_args[@]+\"${download_args[@]}\"}");
   line("fi");
   line("");
   line("# Not in a job: submit.");
@@ -229,7 +230,10 @@ int run_slurm_script(const slurm_script_options& o, const std::vector<std::strin
   line("submit_merge() {  # $1: the job the merge waits for (afterok), or nothing");
   line("  local after=()");
   line("  [[ -n \"${1:-}\" ]] && after=(--dependency=afterok:\"$1\")");
-  line("  sbatch --parsable \"${after[@]}\" \"${merge_sbatch[@]}\" --wrap=\"$merge_command\"");
+  // ${a[@]+"${a[@]}"}: an empty array under set -u fails on bash < 4.4 (older clusters).
+  line(
+      "  sbatch --parsable ${after[@]+\"${after[@]}\"} \"${merge_sbatch[@]}\" "
+      "--wrap=\"$merge_command\"");
   line("}");
   line("case \"${1:-submit}\" in");
   line("  submit)");

@@ -93,7 +93,11 @@ class slurm_cli : public ::testing::Test {
     for (int i : planned) {
       shard_of_[i] = pipeline::shard_of({"300", std::to_string(i)}, shards);
     }
-    // The same plan in one process: the reference pool.
+    server_->clear_requests();
+  }
+
+  // The same plan in one process: the reference pool.
+  void make_reference() {
     auto r = run_ctprep(download_args(dir_ / "reference", {"--annotate"}));
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     server_->clear_requests();
@@ -205,6 +209,7 @@ TEST_F(slurm_cli, a_job_array_of_4_shards_fetches_each_object_once_and_merges_to
     ++faulted;
   }
   ASSERT_GT(faulted, 0);
+  ASSERT_NO_FATAL_FAILURE(make_reference());
   server_->set_faults("{" + faults + "}");
 
   const auto script = write_script(dir_ / "pool");
@@ -252,6 +257,7 @@ TEST_F(slurm_cli, a_shard_killed_half_way_blocks_the_merge_until_rerun_alone_the
   }
   ASSERT_GE(shard1.size(), 3u) << "choose a CSV that gives shard 1 three slices";
   const int stalled = shard1[2];
+  ASSERT_NO_FATAL_FAILURE(make_reference());
   server_->set_faults(fmt::format(R"({{"ct/300/{}.dcm": ["stall"]}})", stalled),
                       /*stall_ms=*/60000);
   const auto script = write_script(dir_ / "pool", {"--jobs", "1", "--stall-timeout", "120"});
@@ -346,6 +352,12 @@ TEST_F(slurm_cli, slurm_script_and_merge_reject_bad_input) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "2/2", "--dry-run"})).exit_code, 2);
   EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "1-2", "--dry-run"})).exit_code, 2);
+  // A shard must log (the merge reads the logs) and leaves the COCO file to the merge.
+  r = run_ctprep(download_args(dir_ / "p", {"--shard", "0/2", "--no-log"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--no-log with --shard"), std::string::npos) << r.err;
+  EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "0/2", "--annotate"})).exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "p"));
 }
 
 }  // namespace
