@@ -327,6 +327,38 @@ TEST_F(slurm_cli, a_shard_killed_half_way_blocks_the_merge_until_rerun_alone_the
   }
 }
 
+TEST_F(slurm_cli, with_merge_after_any_a_shard_with_a_missing_object_does_not_block_the_merge) {
+  // One more FP row whose object does not exist: its shard ends with exit 8.
+  testing::write_text(dir_ / "f.csv", testing::read_text(dir_ / "f.csv") +
+                                          "300,99,False Positive (FP),s3://ct/300/absent.dcm\n");
+  const auto any_script = dir_ / "any.sbatch";
+  auto a = download_args(dir_ / "pool");
+  a.insert(a.begin(), "slurm-script");
+  a.insert(a.end(), {"--shards", std::to_string(shards), "--log-dir",
+                     (dir_ / "slurm-logs").string(), "--merge-after", "any"});
+  auto made = run_ctprep(a);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("after=(--dependency=afterany:"), std::string::npos) << made.out;
+  testing::write_text(any_script, made.out);
+  const auto [array_id, merge_id] = submit(any_script);
+  ASSERT_FALSE(merge_id.empty());
+  ASSERT_TRUE(cluster_->wait_for_job(merge_id)) << logs();
+  const auto failed_shard = pipeline::shard_of({"300", "99"}, shards);
+  EXPECT_EQ(
+      cluster_->job_field(array_id, "ExitCode").at(fmt::format("{}_{}", array_id, failed_shard)),
+      "8:0")
+      << logs();
+  // The merge ran, wrote the pool and lists the failure; exit 8 (partial).
+  EXPECT_EQ(cluster_->job_field(merge_id, "ExitCode").at(merge_id), "8:0") << logs();
+  const auto coco = testing::read_text(dir_ / "pool" / "_annotations.coco.json");
+  EXPECT_NE(coco.find("\"300_12.png\""), std::string::npos);  // the plan's last slice
+  EXPECT_EQ(coco.find("300_99.png"), std::string::npos);
+  const auto summary = testing::read_text(dir_ / "pool" / ".download-summary.json");
+  EXPECT_NE(summary.find("\"id\": \"300_99\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("404 NoSuchKey"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"ok\": 13"), std::string::npos) << summary;
+}
+
 TEST_F(slurm_cli, slurm_script_and_merge_reject_bad_input) {
   auto r = run_ctprep({"slurm-script", "download", "--csv-pth", "x.csv", "--shards", "4"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
