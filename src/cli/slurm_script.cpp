@@ -27,6 +27,7 @@ struct slurm_script_options {
   std::string account;
   fs::path log_dir = "slurm-logs";
   std::string job_name = "ctprep-download";
+  std::string merge_after = "ok";
   fs::path ctprep;  // default: this binary
 };
 
@@ -92,11 +93,12 @@ bool has_flag(const std::vector<std::string>& args, std::string_view name) {
 // so that a typo fails now and not on the cluster.
 core::result<void> check_download_options(const std::vector<std::string>& args) {
   for (const auto& a : args) {
-    for (std::string_view refused : {"--shard", "--annotate", "--dry-run"}) {
+    for (std::string_view refused : {"--shard", "--annotate", "--dry-run", "--no-log"}) {
       if (a == refused || a.starts_with(std::string(refused) + "=")) {
         return core::fail(core::error_code::bad_argument,
                           fmt::format("{} is not for slurm-script: each task gets --shard "
-                                      "K/N, and the merge job writes the COCO file",
+                                      "K/N and logs each item, and the merge job writes "
+                                      "the COCO file",
                                       refused));
       }
     }
@@ -180,7 +182,8 @@ int run_slurm_script(const slurm_script_options& o, const std::vector<std::strin
   line("# Made by: " + join_quoted(generated_by));
   line("#");
   line("#   bash THIS_FILE                  submit the job array (one task per shard) and the");
-  line("#                                   merge job (starts when every shard succeeded)");
+  line(fmt::format("#                                   merge job (starts when every shard {})",
+                   o.merge_after == "ok" ? "succeeded" : "ended"));
   line("#   bash THIS_FILE rerun K[,K...]   submit shard(s) K alone again, then a merge job");
   line("#   bash THIS_FILE merge            submit the merge job alone");
   line(
@@ -213,7 +216,7 @@ int run_slurm_script(const slurm_script_options& o, const std::vector<std::strin
   line("  # alone (sbatch --array=K) is an array of one task.");
   line(
       "  exec \"$ctprep\" download --shard \"${SLURM_ARRAY_TASK_ID}/${shards}\" "
-      "\"${download_args[@]}\"");
+      "${download_args[@]+\"${download_args[@]}\"}");
   line("fi");
   line("");
   line("# Not in a job: submit.");
@@ -226,19 +229,27 @@ int run_slurm_script(const slurm_script_options& o, const std::vector<std::strin
   merge_sbatch.insert(merge_sbatch.end(), resources.begin(), resources.end());
   line("merge_sbatch=(" + join_quoted(merge_sbatch) + ")");
   line("mkdir -p " + shell_quote(log_dir.string()) + " || exit 5");
-  line("submit_merge() {  # $1: the job the merge waits for (afterok), or nothing");
+  line(fmt::format("submit_merge() {{  # $1: the job the merge waits for (after{}), or nothing",
+                   o.merge_after));
   line("  local after=()");
-  line("  [[ -n \"${1:-}\" ]] && after=(--dependency=afterok:\"$1\")");
-  line("  sbatch --parsable \"${after[@]}\" \"${merge_sbatch[@]}\" --wrap=\"$merge_command\"");
+  line(
+      fmt::format("  [[ -n \"${{1:-}}\" ]] && after=(--dependency=after{}:\"$1\")", o.merge_after));
+  // ${a[@]+"${a[@]}"}: an empty array under set -u fails on bash < 4.4 (older clusters).
+  line(
+      "  sbatch --parsable ${after[@]+\"${after[@]}\"} \"${merge_sbatch[@]}\" "
+      "--wrap=\"$merge_command\"");
   line("}");
   line("case \"${1:-submit}\" in");
   line("  submit)");
   line("    array_id=$(sbatch --parsable \"$script\") || exit 1");
   line("    array_id=${array_id%%;*}");
   line("    merge_id=$(submit_merge \"$array_id\") || exit 1");
-  line(
-      "    echo \"download: job array ${array_id} (shards 0-$((shards - 1))); merge: job "
-      "${merge_id%%;*} (after every shard succeeded)\"");
+  const std::string_view when =
+      o.merge_after == "ok" ? "after every shard succeeded" : "after every shard ended";
+  line(fmt::format(
+      "    echo \"download: job array ${{array_id}} (shards 0-$((shards - 1))); merge: job "
+      "${{merge_id%%;*}} ({})\"",
+      when));
   line("    ;;");
   line("  rerun)");
   line("    [[ -n \"${2:-}\" ]] || { echo \"usage: bash $script rerun K[,K...]\" >&2; exit 2; }");
@@ -279,6 +290,12 @@ run_function setup_slurm_script(CLI::App& app) {
   app.add_option("--log-dir", o->log_dir, "Folder of the per-task logs (%A_%a)")
       ->capture_default_str();
   app.add_option("--job-name", o->job_name, "Job name")->capture_default_str();
+  app.add_option("--merge-after", o->merge_after,
+                 "ok: the merge starts when every shard succeeded (afterok); any: when every "
+                 "shard ended (afterany), so shards with failed objects (exit 8) do not block "
+                 "it; the merge still refuses while a shard is incomplete")
+      ->check(CLI::IsMember({"ok", "any"}))
+      ->capture_default_str();
   app.add_option("--ctprep", o->ctprep,
                  "ctprep as the compute nodes see it (default: this binary's path)");
   app.allow_extras();

@@ -3,11 +3,10 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <simdjson.h>
 
 #include "ctprep/coco/coco.hpp"
+#include "json_error.hpp"
 
 namespace ctprep::coco {
 namespace {
@@ -31,18 +30,15 @@ std::string line_column(std::string_view text, std::size_t offset) {
   return fmt::format("{}:{}", line, column);
 }
 
-// simdjson says what is wrong but not where; RapidJSON, run only on this error path,
-// gives the byte offset.
+// simdjson says what is wrong but not where; locate_json_error, run only on this error
+// path, gives the byte offset.
 core::error describe_malformed(std::string_view json, std::string_view origin,
                                simdjson::error_code simd_error) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    const auto offset = doc.GetErrorOffset();
+  if (const auto where = locate_json_error(json)) {
     return core::error::make(
         error_code::malformed_json,
-        fmt::format("'{}' at byte {} (line:column {}): {}", origin, offset,
-                    line_column(json, offset), rapidjson::GetParseError_En(doc.GetParseError())));
+        fmt::format("'{}' at byte {} (line:column {}): {}", origin, where->offset,
+                    line_column(json, where->offset), where->what));
   }
   return core::error::make(error_code::malformed_json,
                            fmt::format("'{}': {}", origin, simdjson::error_message(simd_error)));

@@ -12,12 +12,11 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <simdjson.h>
 
 #include "ctprep/core/memory.hpp"
 #include "ctprep/core/parallel.hpp"
+#include "json_error.hpp"
 
 namespace ctprep::coco {
 namespace {
@@ -33,14 +32,12 @@ bool starts_with_any(std::string_view text, std::initializer_list<std::string_vi
   return false;
 }
 
-// simdjson says what is wrong, RapidJSON (only on this error path) says where. Python's
-// json.dump writes NaN and Infinity as bare tokens: name them for what they are.
+// simdjson says what is wrong, locate_json_error (only on this error path) says where.
+// Python's json.dump writes NaN and Infinity as bare tokens: name them for what they are.
 core::error describe_malformed(std::string_view json, std::string_view origin,
                                simdjson::error_code simd_error) {
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    auto offset = std::min(doc.GetErrorOffset(), json.size());
+  if (const auto where = locate_json_error(json)) {
+    auto offset = std::min(where->offset, json.size());
     if (offset > 0 && json[offset - 1] == '-') --offset;  // "-Infinity" fails after the sign
     const auto rest = json.substr(offset);
     if (starts_with_any(rest, {"NaN", "Infinity", "-Infinity", "-NaN"})) {
@@ -51,8 +48,7 @@ core::error describe_malformed(std::string_view json, std::string_view origin,
                       origin, offset, rest.substr(0, rest.find_first_of(",]} \n"))));
     }
     return core::error::make(error_code::malformed_json,
-                             fmt::format("'{}' at byte {}: {}", origin, offset,
-                                         rapidjson::GetParseError_En(doc.GetParseError())));
+                             fmt::format("'{}' at byte {}: {}", origin, offset, where->what));
   }
   return core::error::make(error_code::malformed_json,
                            fmt::format("'{}': {}", origin, simdjson::error_message(simd_error)));
@@ -289,14 +285,14 @@ struct text_buffer {
 };
 
 core::result<result_set> parse_text(const char* data, std::size_t size, std::string_view origin,
-                                    unsigned jobs) {
+                                    unsigned jobs, std::size_t run_bytes) {
   const std::string_view text(data, size);
   // A file with nothing in it is "no detections", like []: a detector that found
   // nothing on the split may write either.
   const auto open = text.find_first_not_of(" \t\r\n");
   if (open == std::string_view::npos) return result_set{};
   const auto close = text.find_last_not_of(" \t\r\n");
-  constexpr std::size_t chunk_bytes = std::size_t{1} << 20;
+  const std::size_t chunk_bytes = run_bytes != 0 ? run_bytes : std::size_t{1} << 20;
   std::vector<std::size_t> cuts;
   if (text[open] == '[' && text[close] == ']' && size > 2 * chunk_bytes) {
     cuts = find_cuts(text, open, close, chunk_bytes);
@@ -393,10 +389,10 @@ core::result<result_set> parse_text(const char* data, std::size_t size, std::str
 }  // namespace
 
 core::result<result_set> parse_results(std::string_view json, std::string_view origin,
-                                       unsigned jobs) {
+                                       unsigned jobs, std::size_t run_bytes) {
   text_buffer buffer(json.size());
   if (!json.empty()) std::memcpy(buffer.data.get(), json.data(), json.size());
-  return parse_text(buffer.data.get(), json.size(), origin, jobs);
+  return parse_text(buffer.data.get(), json.size(), origin, jobs, run_bytes);
 }
 
 core::result<result_set> read_results(const std::filesystem::path& path, unsigned jobs) {
@@ -422,7 +418,7 @@ core::result<result_set> read_results(const std::filesystem::path& path, unsigne
   const bool read_error = std::ferror(file) != 0;
   std::fclose(file);
   if (read_error || got != buffer.size) return cannot_read("short read");
-  return parse_text(buffer.data.get(), buffer.size, path.string(), jobs);
+  return parse_text(buffer.data.get(), buffer.size, path.string(), jobs, 0);
 }
 
 }  // namespace ctprep::coco

@@ -1,9 +1,12 @@
 // ctprep evaluate end to end: a dataset and predictions made here, the built binary.
 #include <filesystem>
+#include <set>
+#include <string>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "ctprep/coco/coco.hpp"
 #include "ctprep/imaging/codec.hpp"
 #include "support/testing.hpp"
 
@@ -29,6 +32,90 @@ struct dataset_on_disk {
     return (dir / name).string();
   }
 };
+
+// Predictions as a detector would write them for a dataset `ctprep prepare` built: every
+// ground-truth box found at 0.9, one false detection at `fp_score` on the first negative.
+std::string perfect_predictions(const std::filesystem::path& split_json, double fp_score,
+                                std::string* negative_name, std::size_t* positives,
+                                std::size_t* negatives) {
+  auto gt = coco::read_file(split_json);
+  EXPECT_TRUE(gt) << split_json;
+  if (!gt) return "[]";
+  std::set<std::int64_t> positive_ids;
+  std::string json = "[";
+  for (const auto& a : gt->annotations) {
+    positive_ids.insert(a.image_id);
+    json += fmt::format(R"({{"image_id": {}, "category_id": {}, "bbox": [{}, {}, {}, {}], )"
+                        R"("score": 0.9}},)",
+                        a.image_id, a.category_id, a.bbox.x, a.bbox.y, a.bbox.w, a.bbox.h);
+    json += "\n";
+  }
+  *positives = positive_ids.size();
+  *negatives = gt->images.size() - positive_ids.size();
+  for (const auto& image : gt->images) {
+    if (positive_ids.count(image.id)) continue;
+    *negative_name = image.file_name;
+    json += fmt::format(R"({{"image_id": {}, "category_id": {}, "bbox": [100, 100, 30, 30], )"
+                        R"("score": {}}})",
+                        image.id, gt->categories.front().id, fp_score);
+    break;
+  }
+  return json + "]";
+}
+
+TEST(cli_evaluate, evaluates_a_release_that_prepare_built_with_a_four_class_comparison) {
+  testing::temp_dir dir;
+  const auto world = dir / "world";
+  ASSERT_EQ(run_ctprep({"synth", "world", "--out", world.string(), "--scale", "demo", "--quiet"})
+                .exit_code,
+            0);
+  const auto prepare = run_ctprep({"prepare", "--data-root", world.string(), "--quiet"});
+  ASSERT_EQ(prepare.exit_code, 0) << prepare.err;
+  const auto v4 = world / "training_datasets" / "v4";
+  std::string negative, unused;
+  std::size_t positives = 0, negatives = 0, p4 = 0, n4 = 0;
+  testing::write_text(dir / "preds6.json",
+                      perfect_predictions(v4 / "6class_coco" / "test" / "_annotations.coco.json",
+                                          0.3, &negative, &positives, &negatives));
+  testing::write_text(dir / "preds4.json",
+                      perfect_predictions(v4 / "4class_coco" / "test" / "_annotations.coco.json",
+                                          0.3, &unused, &p4, &n4));
+  ASSERT_GT(positives, 0u);
+  ASSERT_GT(negatives, 1u);
+  ASSERT_FALSE(negative.empty());
+
+  const auto out = dir / "eval";
+  const auto r = run_ctprep({"evaluate", "--dataset-dir", (v4 / "6class_coco").string(),
+                             "--predictions", (dir / "preds6.json").string(), "--compare-4class",
+                             (dir / "preds4.json").string(), "--feedback-csv",
+                             (world / "metadata" / "no_hemorrhage_positive_feedback.csv").string(),
+                             "--score-threshold", "0.5", "0.2", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The false detection scores below every true one: AP stays 1 in every class.
+  EXPECT_NE(
+      r.out.find("Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000"),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(fmt::format("score >= 0.5: TP {} FP 0 TN {} FN 0", positives, negatives)),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(
+      r.out.find(fmt::format("score >= 0.2: TP {} FP 1 TN {} FN 0", positives, negatives - 1)),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("4-class comparison on " + (v4 / "4class_coco").string()), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("  AP                    1.000          1.000"), std::string::npos) << r.out;
+  // The false detection is the worst negative, with its slice's feedback class.
+  const auto csv = testing::read_text(out / "negatives.csv");
+  const auto first = csv.find("\r\n1," + negative + ",");
+  ASSERT_NE(first, std::string::npos) << csv;
+  const auto line = csv.substr(first + 2, csv.find("\r\n", first + 2) - first - 2);
+  EXPECT_TRUE(line.ends_with(",0.3,EDH,0")) << line;
+  EXPECT_TRUE(line.find(",tn,") != std::string::npos ||
+              line.find(",fp_history,") != std::string::npos)
+      << line;
+}
 
 TEST(cli_evaluate, writes_metrics_and_every_output_file) {
   dataset_on_disk d;

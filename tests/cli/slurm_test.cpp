@@ -93,7 +93,11 @@ class slurm_cli : public ::testing::Test {
     for (int i : planned) {
       shard_of_[i] = pipeline::shard_of({"300", std::to_string(i)}, shards);
     }
-    // The same plan in one process: the reference pool.
+    server_->clear_requests();
+  }
+
+  // The same plan in one process: the reference pool.
+  void make_reference() {
     auto r = run_ctprep(download_args(dir_ / "reference", {"--annotate"}));
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     server_->clear_requests();
@@ -205,6 +209,7 @@ TEST_F(slurm_cli, a_job_array_of_4_shards_fetches_each_object_once_and_merges_to
     ++faulted;
   }
   ASSERT_GT(faulted, 0);
+  ASSERT_NO_FATAL_FAILURE(make_reference());
   server_->set_faults("{" + faults + "}");
 
   const auto script = write_script(dir_ / "pool");
@@ -252,6 +257,7 @@ TEST_F(slurm_cli, a_shard_killed_half_way_blocks_the_merge_until_rerun_alone_the
   }
   ASSERT_GE(shard1.size(), 3u) << "choose a CSV that gives shard 1 three slices";
   const int stalled = shard1[2];
+  ASSERT_NO_FATAL_FAILURE(make_reference());
   server_->set_faults(fmt::format(R"({{"ct/300/{}.dcm": ["stall"]}})", stalled),
                       /*stall_ms=*/60000);
   const auto script = write_script(dir_ / "pool", {"--jobs", "1", "--stall-timeout", "120"});
@@ -321,6 +327,38 @@ TEST_F(slurm_cli, a_shard_killed_half_way_blocks_the_merge_until_rerun_alone_the
   }
 }
 
+TEST_F(slurm_cli, with_merge_after_any_a_shard_with_a_missing_object_does_not_block_the_merge) {
+  // One more FP row whose object does not exist: its shard ends with exit 8.
+  testing::write_text(dir_ / "f.csv", testing::read_text(dir_ / "f.csv") +
+                                          "300,99,False Positive (FP),s3://ct/300/absent.dcm\n");
+  const auto any_script = dir_ / "any.sbatch";
+  auto a = download_args(dir_ / "pool");
+  a.insert(a.begin(), "slurm-script");
+  a.insert(a.end(), {"--shards", std::to_string(shards), "--log-dir",
+                     (dir_ / "slurm-logs").string(), "--merge-after", "any"});
+  auto made = run_ctprep(a);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("after=(--dependency=afterany:"), std::string::npos) << made.out;
+  testing::write_text(any_script, made.out);
+  const auto [array_id, merge_id] = submit(any_script);
+  ASSERT_FALSE(merge_id.empty());
+  ASSERT_TRUE(cluster_->wait_for_job(merge_id)) << logs();
+  const auto failed_shard = pipeline::shard_of({"300", "99"}, shards);
+  EXPECT_EQ(
+      cluster_->job_field(array_id, "ExitCode").at(fmt::format("{}_{}", array_id, failed_shard)),
+      "8:0")
+      << logs();
+  // The merge ran, wrote the pool and lists the failure; exit 8 (partial).
+  EXPECT_EQ(cluster_->job_field(merge_id, "ExitCode").at(merge_id), "8:0") << logs();
+  const auto coco = testing::read_text(dir_ / "pool" / "_annotations.coco.json");
+  EXPECT_NE(coco.find("\"300_12.png\""), std::string::npos);  // the plan's last slice
+  EXPECT_EQ(coco.find("300_99.png"), std::string::npos);
+  const auto summary = testing::read_text(dir_ / "pool" / ".download-summary.json");
+  EXPECT_NE(summary.find("\"id\": \"300_99\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("404 NoSuchKey"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"ok\": 13"), std::string::npos) << summary;
+}
+
 TEST_F(slurm_cli, slurm_script_and_merge_reject_bad_input) {
   auto r = run_ctprep({"slurm-script", "download", "--csv-pth", "x.csv", "--shards", "4"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -346,6 +384,12 @@ TEST_F(slurm_cli, slurm_script_and_merge_reject_bad_input) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "2/2", "--dry-run"})).exit_code, 2);
   EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "1-2", "--dry-run"})).exit_code, 2);
+  // A shard must log (the merge reads the logs) and leaves the COCO file to the merge.
+  r = run_ctprep(download_args(dir_ / "p", {"--shard", "0/2", "--no-log"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--no-log with --shard"), std::string::npos) << r.err;
+  EXPECT_EQ(run_ctprep(download_args(dir_ / "p", {"--shard", "0/2", "--annotate"})).exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "p"));
 }
 
 }  // namespace

@@ -203,5 +203,35 @@ TEST(coco_results, braces_and_commas_inside_a_name_do_not_split_a_detection) {
   EXPECT_EQ(r->file_names.size(), 997u);
 }
 
+TEST(coco_results, runs_of_a_few_dozen_bytes_give_the_result_and_errors_of_the_whole_text) {
+  for (const bool by_name : {false, true}) {
+    const auto text = large_results(50, by_name);
+    auto whole = parse_results(text, "p.json", 1);
+    auto cut = parse_results(text, "p.json", 2, 64);
+    ASSERT_TRUE(whole) << whole.error().message;
+    ASSERT_TRUE(cut) << cut.error().message;
+    EXPECT_EQ(cut->detections.size(), 50u);
+    expect_same(*whole, *cut);
+  }
+  // A bad detection in the fourth run and a file mixing both keys: the same message.
+  const auto bad = large_results(50, false, 37);
+  auto whole_bad = parse_results(bad, "p.json", 1);
+  auto cut_bad = parse_results(bad, "p.json", 2, 64);
+  ASSERT_FALSE(whole_bad);
+  ASSERT_FALSE(cut_bad);
+  EXPECT_EQ(cut_bad.error().message, whole_bad.error().message);
+  EXPECT_NE(cut_bad.error().message.find("results[37].score"), std::string::npos);
+  const std::string mixed =
+      R"([{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5},
+          {"image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5},
+          {"file_name": "c.png", "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}])";
+  auto cut_mixed = parse_results(mixed, "p.json", 2, 24);
+  ASSERT_FALSE(cut_mixed);
+  EXPECT_EQ(cut_mixed.error().message, parse_results(mixed, "p.json", 1).error().message);
+  EXPECT_NE(cut_mixed.error().message.find("results[2] keys its image by file_name"),
+            std::string::npos)
+      << cut_mixed.error().message;
+}
+
 }  // namespace
 }  // namespace ctprep::coco

@@ -4,6 +4,7 @@
 // image name). Parsed with simdjson: 500,000 detections load in a few tens of ms.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -40,9 +41,12 @@ struct result_set {
 // the JSON path, e.g. "results[17].score is not finite"; a bare NaN/Infinity token
 // (what Python's json.dump writes for float('nan')) is named as a non-finite number.
 // Large files are cut into runs of whole detections parsed by `jobs` threads (0: all
-// cores); the result and any error message do not depend on `jobs`.
+// cores); the result and any error message do not depend on `jobs`. Runs are about
+// `run_bytes` long (0: 1 MiB), and only texts longer than two runs are cut: tests and the
+// fuzz target pass a few dozen bytes to reach the cutting path with small inputs; the
+// result does not depend on it either.
 [[nodiscard]] core::result<result_set> parse_results(std::string_view json, std::string_view origin,
-                                                     unsigned jobs = 0);
+                                                     unsigned jobs = 0, std::size_t run_bytes = 0);
 [[nodiscard]] core::result<result_set> read_results(const std::filesystem::path& path,
                                                     unsigned jobs = 0);
 
