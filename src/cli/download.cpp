@@ -12,6 +12,7 @@
 
 #include "cli/command.hpp"
 #include "cli/download_convert.hpp"
+#include "cli/s3_access.hpp"
 #include "ctprep/coco/coco.hpp"
 #include "ctprep/fetch/credentials.hpp"
 #include "ctprep/fetch/getter.hpp"
@@ -36,12 +37,7 @@ struct download_options {
   std::string shard;
   unsigned transfers = 16;
   unsigned convert_threads = 0;
-  std::string endpoint_url;
-  std::string addressing = "auto";
-  std::string region;
-  std::string profile;
-  fs::path env_file = ".env";
-  bool no_sign_request = false;
+  s3_access_options s3;
   int retries = 4;
   double connect_timeout = 10;
   double stall_timeout = 20;
@@ -107,9 +103,6 @@ int run_download(download_options& o) {
     }
   }
   const bool sharded = !o.shard.empty();
-  fetch::addressing_style style = fetch::addressing_style::automatic;
-  if (o.addressing == "path") style = fetch::addressing_style::path;
-  if (o.addressing == "virtual") style = fetch::addressing_style::virtual_hosted;
   auto converter = make_download_converter(o.convert);
   if (!converter) return report_error(cmd, converter.error());
 
@@ -189,13 +182,6 @@ int run_download(download_options& o) {
     return exit_ok;
   }
 
-  // Credentials (never printed: only where they came from).
-  fetch::credential_options co;
-  co.env_file = o.env_file;
-  co.env_file_required = o.env_file != ".env";
-  co.profile = o.profile;
-  auto settings = fetch::resolve_aws_settings(co);
-  if (!settings) return report_error(cmd, settings.error());
   fetch::transfer_options transfer;
   transfer.max_in_flight = std::max(1u, o.transfers);
   transfer.retries = std::max(0, o.retries);
@@ -204,25 +190,12 @@ int run_download(download_options& o) {
   transfer.low_speed_time =
       std::chrono::milliseconds(static_cast<long long>(o.stall_timeout * 1000));
   transfer.retry_base = std::chrono::milliseconds(std::max(0, o.retry_base_ms));
-  transfer.endpoint.endpoint_url =
-      !o.endpoint_url.empty() ? o.endpoint_url : settings->endpoint_url;
-  transfer.endpoint.style = style;
-  transfer.region = !o.region.empty()           ? o.region
-                    : !settings->region.empty() ? settings->region
-                                                : "us-east-1";
   const bool needs_s3 = std::any_of(plan.items.begin(), plan.items.end(), [](const auto& item) {
     auto where = fetch::parse_location(item.row.url);
     return where && where->kind == fetch::location_kind::s3;
   });
-  if (!o.no_sign_request) {
-    transfer.creds = settings->creds;
-    if (needs_s3 && !transfer.creds) {
-      return report_error(
-          cmd, core::error::make(core::error_code::auth,
-                                 fmt::format("no AWS credentials found (looked in: {}); use "
-                                             "--no-sign-request for a public bucket",
-                                             settings->searched)));
-    }
+  if (auto ok = resolve_s3_access(o.s3, needs_s3, transfer); !ok) {
+    return report_error(cmd, ok.error());
   }
   if (plan.items.empty()) {
     fmt::print("Nothing to fetch.\n");
@@ -370,18 +343,7 @@ run_function setup_download(CLI::App& app) {
   app.add_option("-j,--jobs", o->transfers, "Transfers in flight")->capture_default_str();
   app.add_option("--convert-threads", o->convert_threads, "Conversion threads (0: all cores)")
       ->capture_default_str();
-  app.add_option("--endpoint-url", o->endpoint_url,
-                 "S3-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS)");
-  app.add_option("--addressing-style", o->addressing, "S3 addressing: auto, path or virtual")
-      ->check(CLI::IsMember({"auto", "path", "virtual"}))
-      ->capture_default_str();
-  app.add_option("--region", o->region,
-                 "Region when the URL names none (default AWS_REGION / AWS_DEFAULT_REGION, "
-                 "else us-east-1)");
-  app.add_option("--profile", o->profile, "Profile of the shared credentials file");
-  app.add_option("--env-file", o->env_file, "dotenv file with AWS_ACCESS_KEY / AWS_SECRET_KEY")
-      ->capture_default_str();
-  app.add_flag("--no-sign-request", o->no_sign_request, "Do not sign requests (public buckets)");
+  add_s3_access_options(app, o->s3);
   app.add_option("--retries", o->retries, "Retries of a transient failure")->capture_default_str();
   app.add_option("--connect-timeout", o->connect_timeout, "Connect timeout, seconds")
       ->capture_default_str();

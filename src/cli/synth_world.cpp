@@ -15,9 +15,14 @@ struct world_options {
   std::string scale = "demo";
   std::uint64_t seed = 42;
   common_options common;
+  std::filesystem::path with_store;
+  store_cli_options store;
 };
 
-int run_world(const world_options& o) {
+int run_world(world_options& o) {
+  if (auto ok = check_store_url(o.store.store.url_base); !ok) {
+    return report_error("synth world", ok.error());
+  }
   auto scale = pipeline::world_scale_named(o.scale);
   if (!scale) return report_error("synth world", scale.error());
   const auto total = scale->v3_images + scale->roboflow_images + scale->pool_images;
@@ -32,6 +37,15 @@ int run_world(const world_options& o) {
              summary->csv_rows, summary->fp_rows);
   fmt::print("  listed but missing files: {}; boxes past the edge: {}\n", summary->missing_files,
              summary->edge_boxes);
+  if (!o.with_store.empty()) {
+    o.store.store.data_root = o.out;
+    o.store.store.store_dir = o.with_store;
+    o.store.store.seed = o.seed;
+    o.store.store.jobs = o.common.jobs;
+    if (const int rc = write_store("synth world", o.store); rc != exit_ok) return rc;
+    fmt::print("Next: ctprep run --data-root {}\n", o.out.string());
+    return exit_ok;
+  }
   fmt::print("Next: ctprep prepare --data-root {}\n", o.out.string());
   return exit_ok;
 }
@@ -42,6 +56,10 @@ run_function setup_world(CLI::App& app) {
   app.add_option("--scale", o->scale, "demo (seconds) or v4 (the real build's size)")
       ->check(CLI::IsMember({"demo", "v4"}));
   app.add_option("--seed", o->seed, "Seed (default 42)");
+  app.add_option("--with-store", o->with_store,
+                 "Also write the DICOMs the pool lacks into this object store folder and point "
+                 "the feedback CSV at them (as 'ctprep synth store')");
+  add_store_options(app, o->store);
   add_jobs_option(app, o->common);
   add_quiet_option(app, o->common);
   return [o] { return run_world(*o); };

@@ -26,6 +26,10 @@ void progress::advance(std::uint64_t n) {
   if (style_ != progress_style::quiet) maybe_emit(false);
 }
 
+void progress::add_bytes(std::uint64_t n) {
+  bytes_.fetch_add(n, std::memory_order_relaxed);
+}
+
 void progress::finish() {
   if (style_ == progress_style::quiet) return;
   maybe_emit(true);
@@ -41,13 +45,14 @@ void progress::maybe_emit(bool final_line) {
   last_emit_ = now;
   const double seconds = std::chrono::duration<double>(now - start_).count();
   const bool bar = style_ == progress_style::bar;
-  writer_(format_line(label_, done_.load(std::memory_order_relaxed), total_, seconds, bar),
+  writer_(format_line(label_, done_.load(std::memory_order_relaxed), total_, seconds, bar,
+                      bytes_.load(std::memory_order_relaxed)),
           bar && !final_line);
   if (final_line) finished_ = true;
 }
 
 std::string progress::format_line(std::string_view label, std::uint64_t done, std::uint64_t total,
-                                  double seconds, bool bar) {
+                                  double seconds, bool bar, std::uint64_t bytes) {
   const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
   std::string line(label);
   if (bar && total > 0) {
@@ -59,6 +64,9 @@ std::string progress::format_line(std::string_view label, std::uint64_t done, st
   }
   line += total > 0 ? fmt::format(" {}/{}", done, total) : fmt::format(" {}", done);
   line += fmt::format(" {:.1f}/s", rate);
+  if (bytes > 0 && seconds > 0) {
+    line += fmt::format(" {:.1f} MB/s", static_cast<double>(bytes) / 1e6 / seconds);
+  }
   if (total > 0 && done < total && rate > 0) {
     const auto eta = static_cast<long long>(std::ceil(static_cast<double>(total - done) / rate));
     line += fmt::format(" ETA {}s", eta);

@@ -21,15 +21,11 @@
 
 #include "ctprep/core/files.hpp"
 #include "ctprep/core/rng.hpp"
+#include "s3_signing.hpp"
 
 namespace ctprep::fetch {
 namespace {
 using clock = std::chrono::steady_clock;
-
-// SHA-256 of the empty body: S3 (and s3rver) require x-amz-content-sha256 on every
-// signed request, and libcurl 7.88 does not send it (NOTES.md).
-constexpr const char* empty_body_sha256 =
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 void global_init() {
   static std::once_flag once;
@@ -444,17 +440,8 @@ class engine {
                                                                  : options_.region;
       url = s3_object_url(options_.endpoint, where.bucket, where.key, region);
       if (options_.creds) {
-        const auto sigv4 = fmt::format("aws:amz:{}:s3", region);
-        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, sigv4.c_str());
-        curl_easy_setopt(e, CURLOPT_USERNAME, options_.creds->access_key.c_str());
-        curl_easy_setopt(e, CURLOPT_PASSWORD, options_.creds->secret_key.c_str());
-        t->headers = curl_slist_append(
-            t->headers, fmt::format("x-amz-content-sha256: {}", empty_body_sha256).c_str());
-        if (!options_.creds->session_token.empty()) {
-          t->headers = curl_slist_append(
-              t->headers,
-              fmt::format("x-amz-security-token: {}", options_.creds->session_token).c_str());
-        }
+        t->headers = detail::sign_s3_request(e, *options_.creds, region, detail::empty_body_sha256,
+                                             t->headers);
       }
     } else {
       url = where.url;

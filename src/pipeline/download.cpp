@@ -327,6 +327,7 @@ core::result<download_report> run_download(const download_plan& plan,
   std::atomic<bool> stopped_by_auth{false};
   auto record = [&](std::size_t i, item_report&& r) {
     if (!stopped_by_auth) log.write(plan.items[i], r);
+    if (options.progress != nullptr) options.progress->add_bytes(r.bytes);
     {
       std::lock_guard lock(report_mutex);
       report.items[i] = std::move(r);

@@ -354,7 +354,11 @@ std::string to_yaml(const recipe& r) {
 }
 
 std::string recipe_digest(const recipe& r) {
-  return "sha256:" + sha256_hex(to_yaml(r));
+  // Where the data lives is not part of what was done: the same recipe run from two
+  // machines' data roots must give the same digest (and so byte-identical releases).
+  recipe portable = r;
+  portable.data_root.clear();
+  return "sha256:" + sha256_hex(to_yaml(portable));
 }
 
 }  // namespace ctprep::pipeline

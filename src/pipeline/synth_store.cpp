@@ -19,6 +19,7 @@ struct object {
   core::slice_id id;
   double thickness = 5.0;
   fs::path path;
+  std::string url;  // what the CSV lists for it
 };
 
 // The world's CSV with the chosen rows' last column (image_url) replaced. The CSV is
@@ -83,9 +84,12 @@ core::result<store_summary> write_synthetic_store(const store_options& options) 
       const double thickness = r.chance(options.wrong_thickness_fraction) ? 2.5
                                : r.chance(0.2)                            ? 5.5
                                                                           : 5.0;
-      const auto path = store / "dicom" / row.id.patient / (row.id.instance + ".dcm");
-      objects.push_back({row.id, thickness, path});
-      urls.emplace(row.line, "file://" + path.string());
+      const auto relative = "dicom/" + row.id.patient + "/" + row.id.instance + ".dcm";
+      const auto path = store / relative;
+      auto url =
+          options.url_base.empty() ? "file://" + path.string() : options.url_base + "/" + relative;
+      urls.emplace(row.line, url);
+      objects.push_back({row.id, thickness, path, std::move(url)});
     }
   }
 
@@ -114,6 +118,7 @@ core::result<store_summary> write_synthetic_store(const store_options& options) 
     if (objects[i].thickness < 4.9) ++summary.wrong_thickness;
   }
   summary.objects = objects.size();
+  for (const auto& o : objects) summary.objects_written.emplace_back(o.path, o.url);
 
   auto rewritten = rewrite_urls(*csv, urls, csv_path);
   if (!rewritten) return tl::unexpected(rewritten.error());

@@ -16,6 +16,13 @@ TEST(progress, formats_a_bar_with_rate_and_eta) {
   EXPECT_EQ(progress::format_line("scan", 7, 0, 1.0, true), "scan 7 7.0/s");
 }
 
+TEST(progress, shows_megabytes_per_second_once_bytes_are_counted) {
+  EXPECT_EQ(progress::format_line("download", 10, 40, 2.0, false, 5'000'000),
+            "download 10/40 5.0/s 2.5 MB/s ETA 6s");
+  EXPECT_EQ(progress::format_line("download", 10, 40, 2.0, false, 0),
+            "download 10/40 5.0/s ETA 6s");
+}
+
 TEST(progress, quiet_mode_emits_nothing) {
   std::vector<std::string> lines;
   {

@@ -18,6 +18,16 @@ TEST(recipe, default_recipe_round_trips_through_its_canonical_yaml) {
   EXPECT_EQ(recipe_digest(*back), recipe_digest(r));
 }
 
+TEST(recipe, digest_ignores_where_the_data_root_is_but_not_what_the_recipe_does) {
+  auto here = default_recipe();
+  here.data_root = "/mnt/a/data";
+  auto there = here;
+  there.data_root = "/home/b/data";
+  EXPECT_EQ(recipe_digest(here), recipe_digest(there));
+  there.seed += 1;
+  EXPECT_NE(recipe_digest(here), recipe_digest(there));
+}
+
 TEST(recipe, keys_left_out_keep_the_defaults) {
   auto r = parse_recipe("seed: 7\nsplit: {valid: 0.2}\n", "r.yaml");
   ASSERT_TRUE(r) << r.error().message;

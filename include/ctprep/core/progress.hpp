@@ -28,11 +28,15 @@ class progress {
   ~progress();
 
   void advance(std::uint64_t n = 1);  // thread-safe
-  void finish();                      // emits the final line once
+  // Bytes moved so far (thread-safe): once any are counted, lines show MB/s too.
+  void add_bytes(std::uint64_t n);
+  void finish();  // emits the final line once
 
-  // The text of one report: "label [#####.....] 50/100 12.0/s ETA 4s".
+  // The text of one report: "label [#####.....] 50/100 12.0/s 6.3 MB/s ETA 4s" (the
+  // MB/s only when bytes > 0).
   [[nodiscard]] static std::string format_line(std::string_view label, std::uint64_t done,
-                                               std::uint64_t total, double seconds, bool bar);
+                                               std::uint64_t total, double seconds, bool bar,
+                                               std::uint64_t bytes = 0);
 
  private:
   void maybe_emit(bool final_line);
@@ -44,6 +48,7 @@ class progress {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_emit_;
   std::atomic<std::uint64_t> done_{0};
+  std::atomic<std::uint64_t> bytes_{0};
   std::mutex mutex_;
   bool finished_ = false;
 };

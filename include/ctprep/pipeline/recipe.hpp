@@ -60,7 +60,8 @@ struct recipe {
 // Canonical YAML of the recipe (fixed key order); parse_recipe(to_yaml(r)) == r.
 [[nodiscard]] std::string to_yaml(const recipe& r);
 
-// "sha256:<hex>" of to_yaml(r).
+// "sha256:<hex>" of to_yaml(r) with data_root left empty (a release does not depend on
+// where its data root is).
 [[nodiscard]] std::string recipe_digest(const recipe& r);
 
 }  // namespace ctprep::pipeline
