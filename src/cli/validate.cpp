@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "ctprep/core/files.hpp"
 #include "ctprep/report/validate.hpp"
 
 namespace ctprep::cli {
@@ -14,6 +15,7 @@ struct validate_options {
   int expected_classes = 0;
   bool skip_image_validation = false;
   bool json = false;
+  std::filesystem::path json_out;
   std::size_t max_items = 10;
   common_options common;
 };
@@ -36,8 +38,18 @@ int run_validate(const validate_options& o) {
 
   std::uint64_t errors = 0, warnings = 0;
   for (const auto& v : *all) errors += v.errors(), warnings += v.warnings();
+  const auto json = [&] {
+    return release_root ? report::to_json(*all) : report::to_json(all->front());
+  };
+  // The findings as data in a file too, from the same pass (`ctprep run` shows the
+  // human report and keeps validation.json without decoding the release twice).
+  if (!o.json_out.empty()) {
+    if (auto ok = core::write_file_atomic(o.json_out, json()); !ok) {
+      return report_error("validate", ok.error());
+    }
+  }
   if (o.json) {
-    fmt::print("{}", release_root ? report::to_json(*all) : report::to_json(all->front()));
+    fmt::print("{}", json());
   } else {
     for (std::size_t i = 0; i < all->size(); ++i) {
       if (i > 0) fmt::print("\n");
@@ -66,6 +78,8 @@ run_function setup_validate(CLI::App& app) {
                "Read image headers only (sizes still checked); no full pixel decode");
   app.add_flag("--json", o->json,
                "Print every finding as JSON (rule, severity, split, file, message)");
+  app.add_option("--json-out", o->json_out,
+                 "Also write the findings as JSON to this file (any exit code)");
   app.add_option("--max-items", o->max_items,
                  "Findings named per rule in the text report (default 10)");
   add_jobs_option(app, o->common);

@@ -487,11 +487,7 @@ class engine {
       unsigned char digest[EVP_MAX_MD_SIZE];
       unsigned int length = 0;
       EVP_DigestFinal_ex(t->md5, digest, &length);
-      static constexpr char hex[] = "0123456789abcdef";
-      for (unsigned i = 0; i < length; ++i) {
-        t->body_md5.push_back(hex[digest[i] >> 4]);
-        t->body_md5.push_back(hex[digest[i] & 15]);
-      }
+      t->body_md5 = detail::to_hex(digest, length);
     }
     if (!t->temp_path.empty() && !t->opened && code == CURLE_OK && t->status >= 200 &&
         t->status < 300) {
@@ -617,17 +613,7 @@ std::size_t get_all(std::span<const location> items, const transfer_options& opt
 }
 
 std::string md5_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_md5(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned i = 0; i < length; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 15]);
-  }
-  return out;
+  return detail::digest_hex(bytes, detail::digest::md5);
 }
 
 }  // namespace ctprep::fetch

@@ -103,7 +103,7 @@ core::result<std::uint64_t> put_files(std::span<const put_item> items,
     }
     auto body = core::read_file(item.file);
     if (!body) return tl::unexpected(body.error());
-    const auto payload_sha256 = detail::sha256_hex(*body);
+    const auto payload_sha256 = detail::digest_hex(*body, detail::digest::sha256);
     attempt a;
     for (int n = 0; n <= options.retries; ++n) {
       if (n > 0) {

@@ -20,16 +20,21 @@ curl_slist* sign_s3_request(CURL* easy, const credentials& creds, std::string_vi
   return headers;
 }
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+std::string digest_hex(std::string_view bytes, digest kind) {
+  unsigned char value[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  EVP_Digest(bytes.data(), bytes.size(), value, &length,
+             kind == digest::md5 ? EVP_md5() : EVP_sha256(), nullptr);
+  return to_hex(value, length);
+}
+
+std::string to_hex(const unsigned char* bytes, std::size_t size) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(length * 2);
-  for (unsigned i = 0; i < length; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 15]);
+  out.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    out.push_back(hex[bytes[i] >> 4]);
+    out.push_back(hex[bytes[i] & 15]);
   }
   return out;
 }

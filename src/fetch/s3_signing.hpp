@@ -1,6 +1,8 @@
-// How an S3 request is signed, shared by GET (getter.cpp) and PUT (putter.cpp).
+// How an S3 request is signed (and bodies digested), shared by GET (getter.cpp) and PUT
+// (putter.cpp).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -21,7 +23,9 @@ inline constexpr const char* empty_body_sha256 =
                                           std::string_view region, std::string_view payload_sha256,
                                           curl_slist* headers);
 
-// Lower-case hex SHA-256 of bytes (OpenSSL).
-[[nodiscard]] std::string sha256_hex(std::string_view bytes);
+// Lower-case hex digest of bytes (OpenSSL): MD5 for ETag checks, SHA-256 for payloads.
+enum class digest { md5, sha256 };
+[[nodiscard]] std::string to_hex(const unsigned char* bytes, std::size_t size);
+[[nodiscard]] std::string digest_hex(std::string_view bytes, digest kind);
 
 }  // namespace ctprep::fetch::detail

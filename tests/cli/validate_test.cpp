@@ -39,11 +39,13 @@ TEST(cli_validate, exits_7_with_findings_as_json_when_a_rule_fails) {
   EXPECT_NE(r.out.find("\"split\": \"valid\""), std::string::npos);
   EXPECT_NE(r.out.find("\"file\": \"101002_2.png\""), std::string::npos);
 
-  auto text =
-      run_ctprep({"validate", "--dataset-dir", (dir / "6class_coco_original").string(), "-q"});
+  // The human report and, from the same pass, the JSON in a file: the very bytes --json prints.
+  auto text = run_ctprep({"validate", "--dataset-dir", (dir / "6class_coco_original").string(),
+                          "-q", "--json-out", (dir / "findings.json").string()});
   EXPECT_EQ(text.exit_code, 7);
   EXPECT_NE(text.out.find("✗ VALIDATION FAILED: 1 error"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("[images] 1 error"), std::string::npos);
+  EXPECT_EQ(testing::read_text(dir / "findings.json"), r.out);
 
   // The header is intact, so a header-only pass does not see the truncation.
   auto skip = run_ctprep({"validate", "--dataset-dir", (dir / "6class_coco_original").string(),
