@@ -262,8 +262,11 @@ core::result<batch_result> convert_batch(const std::vector<batch_input>& inputs,
       if (!inserted) {
         named[i] = false;
         items[i].reason =
-            fmt::format("'{}': output name '{}' is already used by '{}'", inputs[i].path.string(),
-                        items[i].output.string(), inputs[it->second].path.string());
+            core::error::make(core::error_code::not_writable,
+                              fmt::format("'{}': output name '{}' is already used by '{}'",
+                                          inputs[i].path.string(), items[i].output.string(),
+                                          inputs[it->second].path.string()))
+                .message;
         items[i].output.clear();
       }
     }

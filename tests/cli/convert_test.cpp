@@ -62,6 +62,30 @@ TEST(cli_convert, converts_a_synthetic_series_and_resumes) {
   EXPECT_EQ(read_text(victim), whole);  // deterministic bytes
 }
 
+TEST(cli_convert, inputs_named_alike_give_one_png_and_a_named_failure_each) {
+  temp_dir dir;
+  const auto src = dir / "dicom";
+  ASSERT_EQ(run_ctprep({"synth", "dicom", "--out", src.string(), "--series", "2", "--slices", "2",
+                        "--wrong-thickness", "0", "-q"})
+                .exit_code,
+            0);
+  // Both series have instances 1 and 2: the second of each pair (in path order) fails.
+  const auto r = run_ctprep({"convert", src.string(), "-o", (dir / "png").string(), "--name",
+                             "{instance}", "--log", (dir / "log.jsonl").string(), "-q"});
+  EXPECT_EQ(r.exit_code, 8) << r.err;
+  EXPECT_NE(r.out.find("Converted: 2\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Failed: 2\n"), std::string::npos) << r.out;
+  EXPECT_EQ(count_png(dir / "png"), 2u);
+  EXPECT_NE(r.err.find("not_writable: '"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("output name '" + (dir / "png" / "1.png").string() + "' is already used by"),
+            std::string::npos)
+      << r.err;
+  const auto log = read_text(dir / "log.jsonl");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 4);
+  EXPECT_NE(log.find("\"outcome\":\"failed\",\"reason\":\"not_writable: "), std::string::npos)
+      << log;
+}
+
 TEST(cli_convert, exit_codes_for_bad_inputs) {
   temp_dir dir;
   // Missing input: 3.
