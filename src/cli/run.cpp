@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli/command.hpp"
+#include "cli/s3_access.hpp"
 #include "ctprep/core/files.hpp"
 #include "ctprep/pipeline/checkpoint.hpp"
 #include "ctprep/pipeline/manifest.hpp"
@@ -30,8 +31,7 @@ struct run_options {
   bool skip_download = false;
   bool skip_augmentation = false;
   std::uint64_t seed = 42;
-  std::string endpoint_url, env_file, profile, region;
-  bool no_sign_request = false;
+  s3_access_options s3;  // passed on to download
   std::vector<std::string> force;
   common_options common;
 };
@@ -116,15 +116,17 @@ core::result<void> apply_config(run_options& o, const CLI::App& app) {
       else if (key == "quiet")
         o.common.quiet = value.as<bool>();
       else if (key == "endpoint-url")
-        o.endpoint_url = value.as<std::string>();
+        o.s3.endpoint_url = value.as<std::string>();
+      else if (key == "addressing-style")
+        o.s3.addressing = value.as<std::string>();
       else if (key == "env-file")
-        o.env_file = value.as<std::string>();
+        o.s3.env_file = value.as<std::string>();
       else if (key == "profile")
-        o.profile = value.as<std::string>();
+        o.s3.profile = value.as<std::string>();
       else if (key == "region")
-        o.region = value.as<std::string>();
+        o.s3.region = value.as<std::string>();
       else if (key == "no-sign-request")
-        o.no_sign_request = value.as<bool>();
+        o.s3.no_sign_request = value.as<bool>();
       else {
         return core::fail(core::error_code::bad_recipe,
                           fmt::format("'{}': unknown option '{}'", o.config.string(), key));
@@ -146,11 +148,7 @@ std::vector<stage> plan_stages(const run_options& o, const layout& l) {
                                     (l.state_dir / "download.jsonl").string()};
     if (o.max_images >= 0) cmd.insert(cmd.end(), {"--max-images", std::to_string(o.max_images)});
     if (o.fp_only) cmd.push_back("--fp-only");
-    if (!o.endpoint_url.empty()) cmd.insert(cmd.end(), {"--endpoint-url", o.endpoint_url});
-    if (!o.env_file.empty()) cmd.insert(cmd.end(), {"--env-file", o.env_file});
-    if (!o.profile.empty()) cmd.insert(cmd.end(), {"--profile", o.profile});
-    if (!o.region.empty()) cmd.insert(cmd.end(), {"--region", o.region});
-    if (o.no_sign_request) cmd.push_back("--no-sign-request");
+    append_s3_access_args(o.s3, cmd);
     if (o.common.quiet) cmd.push_back("--quiet");
     auto ignore = record_files;
     ignore.push_back("_annotations.coco.json");  // annotate's output, not download's
@@ -360,11 +358,7 @@ run_function setup_run(CLI::App& app) {
   app.add_flag("--skip-download", o->skip_download, "Use the pool as it is");
   app.add_flag("--skip-augmentation", o->skip_augmentation, "prepare without augmentation");
   app.add_option("--seed", o->seed, "Seed of the split and augmentation")->capture_default_str();
-  app.add_option("--endpoint-url", o->endpoint_url, "S3-compatible endpoint for download");
-  app.add_option("--env-file", o->env_file, "dotenv file with the S3 credentials");
-  app.add_option("--profile", o->profile, "Profile of the shared AWS credentials file");
-  app.add_option("--region", o->region, "S3 region");
-  app.add_flag("--no-sign-request", o->no_sign_request, "Do not sign S3 requests");
+  add_s3_access_options(app, o->s3);
   app.add_option("--force", o->force,
                  "Redo a stage (and those after it) even if up to date: download, annotate, "
                  "prepare, validate, analyze, export-csv, report, all");

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -36,6 +37,17 @@ inline void add_s3_access_options(CLI::App& app, s3_access_options& o) {
   app.add_option("--env-file", o.env_file, "dotenv file with AWS_ACCESS_KEY / AWS_SECRET_KEY")
       ->capture_default_str();
   app.add_flag("--no-sign-request", o.no_sign_request, "Do not sign requests (public buckets)");
+}
+
+// The options that differ from their defaults, as download's arguments (what `ctprep run`
+// passes on; defaults are left out so the stage's recorded command stays the same).
+inline void append_s3_access_args(const s3_access_options& o, std::vector<std::string>& args) {
+  if (!o.endpoint_url.empty()) args.insert(args.end(), {"--endpoint-url", o.endpoint_url});
+  if (o.addressing != "auto") args.insert(args.end(), {"--addressing-style", o.addressing});
+  if (o.env_file != ".env") args.insert(args.end(), {"--env-file", o.env_file.string()});
+  if (!o.profile.empty()) args.insert(args.end(), {"--profile", o.profile});
+  if (!o.region.empty()) args.insert(args.end(), {"--region", o.region});
+  if (o.no_sign_request) args.push_back("--no-sign-request");
 }
 
 // Fills endpoint, region and credentials of `transfer` (credentials never printed: only

@@ -259,9 +259,9 @@ TEST(cli_run, bad_inputs_have_their_exit_codes) {
   EXPECT_EQ(unknown.exit_code, 4);
   EXPECT_NE(unknown.err.find("unknown option 'bogus-option'"), std::string::npos) << unknown.err;
   EXPECT_EQ(run_ctprep({"run", "--config", (dir / "none.yaml").string()}).exit_code, 3);
-  auto http_store = run_ctprep({"synth", "world", "--out", (dir / "w").string(), "--quiet",
-                                "--with-store", (dir / "s").string(), "--store-url",
-                                "https://example.org/bucket"});
+  auto http_store =
+      run_ctprep({"synth", "world", "--out", (dir / "w").string(), "--quiet", "--with-store",
+                  (dir / "s").string(), "--store-url", "https://example.org/bucket"});
   EXPECT_EQ(http_store.exit_code, 2);
   EXPECT_NE(http_store.err.find("only s3:// URLs are uploaded"), std::string::npos)
       << http_store.err;
