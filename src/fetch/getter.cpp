@@ -77,9 +77,17 @@ std::optional<std::string> md5_etag(std::string_view etag) {
 }
 
 // Bodies of the transfers in flight are hashed together (fetch/md5.hpp: 16 streams side
-// by side): the bytes not yet absorbed stay here (or in the body, when it is kept in
-// memory) until a transfer finishes or too much has piled up.
+// by side): the bytes not yet absorbed stay in memory (the staging buffer of a streamed
+// body, or the body) until a transfer finishes or more than this has piled up.
 constexpr std::size_t md5_pending_cap = std::size_t{4} << 20;
+
+// A streamed body goes to its file in writes of whole 4 KB pages, at least this much at
+// a time (and the rest at the end). libcurl hands the body over in pieces of at most
+// 16 KB that do not start on a page: written as they come, ext4 zeroes the rest of each
+// fresh page-cache folio at every write (measured: 6.5% of the fetch stage's CPU, and
+// 14,000 write calls for the bench's 210 MB).
+constexpr std::size_t write_chunk = std::size_t{256} << 10;
+constexpr std::size_t page = 4096;
 
 struct transfer {
   std::size_t index = 0;
@@ -100,12 +108,15 @@ struct transfer {
   int fd = -1;
   std::size_t streamed = 0;
   bool write_failed = false;
+  // Streamed bytes not yet written (from stage_written) or not yet hashed (from
+  // stage_absorbed); stage[0] is byte stage_base of the body.
+  std::string stage;
+  std::size_t stage_written = 0;
+  std::size_t stage_absorbed = 0;
   // The MD5 of a 2xx S3 body whose ETag is an MD5, computed on the way (batched).
   bool md5_decided = false;
   bool md5_wanted = false;
   md5_state md5;
-  std::string md5_pending;  // streamed bytes not yet absorbed (from md5_pending_off)
-  std::size_t md5_pending_off = 0;
   std::size_t md5_absorbed = 0;  // in-memory body: bytes absorbed so far
   std::string body_md5;          // hex, filled before judging
   long response_code = 0;        // from the status line, to stream only a 2xx body
@@ -136,20 +147,44 @@ struct transfer {
   }
   [[nodiscard]] std::string_view md5_unabsorbed() const {
     if (!md5_wanted) return {};
-    return opened ? std::string_view(md5_pending).substr(md5_pending_off)
+    return opened ? std::string_view(stage).substr(stage_absorbed)
                   : std::string_view(body).substr(md5_absorbed);
   }
   // `blocks` whole blocks of md5_unabsorbed() went into md5.
   void md5_consumed(std::size_t blocks) {
     if (opened) {
-      md5_pending_off += 64 * blocks;
-      if (md5_pending_off > md5_pending.size() / 2) {
-        md5_pending.erase(0, md5_pending_off);
-        md5_pending_off = 0;
-      }
+      stage_absorbed += 64 * blocks;
+      compact_stage();
     } else {
       md5_absorbed += 64 * blocks;
     }
+  }
+  // Drops from the staging buffer what is both written and hashed, once that is most of it.
+  void compact_stage() {
+    const std::size_t done = md5_wanted ? std::min(stage_written, stage_absorbed) : stage_written;
+    if (done == 0 || done < stage.size() / 2) return;
+    stage.erase(0, done);
+    stage_written -= done;
+    stage_absorbed -= std::min(stage_absorbed, done);
+  }
+  // Writes the staged bytes: whole pages only unless `all`. False on a write error.
+  bool write_stage(bool all) {
+    std::size_t left = stage.size() - stage_written;
+    if (!all) left -= left % page;
+    const char* p = stage.data() + stage_written;
+    while (left > 0) {
+      const auto w = ::write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        write_failed = true;
+        return false;
+      }
+      p += w;
+      left -= static_cast<std::size_t>(w);
+      stage_written += static_cast<std::size_t>(w);
+    }
+    compact_stage();
+    return true;
   }
 };
 
@@ -165,20 +200,9 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   t->decide_md5();
   if (t->fd >= 0) {
-    if (t->md5_wanted) t->md5_pending.append(data, n);
-    const char* p = data;
-    std::size_t left = n;
-    while (left > 0) {
-      const auto w = ::write(t->fd, p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        t->write_failed = true;
-        return 0;
-      }
-      p += w;
-      left -= static_cast<std::size_t>(w);
-    }
+    t->stage.append(data, n);
     t->streamed += n;
+    if (t->stage.size() - t->stage_written >= write_chunk && !t->write_stage(false)) return 0;
     return n;
   }
   t->body.append(data, n);
@@ -217,8 +241,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     if (ok) {
       t->content_length = v;
       if (v <= t->max_body) {
-        if (!t->temp_path.empty()) {  // streamed: only the bytes waiting for the MD5 stay
-          t->md5_pending.reserve(std::min(v, md5_pending_cap + (std::size_t{1} << 20)));
+        if (!t->temp_path.empty()) {  // streamed: the bytes waiting to be written or hashed
+          t->stage.reserve(std::min(v, md5_pending_cap + (std::size_t{1} << 20)));
         } else if (t->body.capacity() < v) {
           t->body.reserve(v);
         }
@@ -566,6 +590,7 @@ class engine {
         t->status < 300) {
       (void)t->open_file();  // an empty 2xx body: an empty file
     }
+    if (t->fd >= 0 && code == CURLE_OK && !t->write_stage(true)) code = CURLE_WRITE_ERROR;
     const int fd = t->fd;
     t->fd = -1;
     auto v = judge(code, *t, items_[index], state);
