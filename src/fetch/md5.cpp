@@ -91,7 +91,9 @@ std::atomic<bool> force_scalar{false};
 // -Wuninitialized reports at every inlined use.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 bool cpu_has_avx512() noexcept {
   static const bool has = [] {
@@ -273,13 +275,15 @@ std::string md5_finish_hex(md5_state state, std::string_view tail) {
   if (rest > 0) std::memcpy(last, p + 64 * whole, rest);
   last[rest] = 0x80;
   const std::size_t total = rest + 1 + 8 <= 64 ? 64 : 128;
-  for (int i = 0; i < 8; ++i) last[total - 8 + i] = static_cast<unsigned char>(bits >> (8 * i));
+  for (std::size_t i = 0; i < 8; ++i) {
+    last[total - 8 + i] = static_cast<unsigned char>(bits >> (8 * i));
+  }
   block_scalar(state.h, last);
   if (total == 128) block_scalar(state.h, last + 64);
   static constexpr char digits[] = "0123456789abcdef";
   std::string hex(32, '0');
-  for (int w = 0; w < 4; ++w) {
-    for (int b = 0; b < 4; ++b) {
+  for (std::size_t w = 0; w < 4; ++w) {
+    for (std::size_t b = 0; b < 4; ++b) {
       const auto byte = static_cast<unsigned>((state.h[w] >> (8 * b)) & 0xff);
       hex[8 * w + 2 * b] = digits[byte >> 4];
       hex[8 * w + 2 * b + 1] = digits[byte & 15];
