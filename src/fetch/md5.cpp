@@ -114,25 +114,31 @@ __attribute__((target("avx512f"))) void round_avx512(const unsigned char* const 
                                                      std::uint32_t* sb, std::uint32_t* sc,
                                                      std::uint32_t* sd) {
   __m512i r[16];
+#pragma GCC unroll 16
   for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_si512(rows[j]);
   // 16x16 transpose of 32-bit words: m[w] holds word w of every lane.
   __m512i t[16];
+#pragma GCC unroll 16
   for (int j = 0; j < 16; j += 2) {
     t[j] = _mm512_unpacklo_epi32(r[j], r[j + 1]);
     t[j + 1] = _mm512_unpackhi_epi32(r[j], r[j + 1]);
   }
+#pragma GCC unroll 16
   for (int j = 0; j < 16; j += 4) {
     r[j] = _mm512_unpacklo_epi64(t[j], t[j + 2]);
     r[j + 1] = _mm512_unpackhi_epi64(t[j], t[j + 2]);
     r[j + 2] = _mm512_unpacklo_epi64(t[j + 1], t[j + 3]);
     r[j + 3] = _mm512_unpackhi_epi64(t[j + 1], t[j + 3]);
   }
+#pragma GCC unroll 16
   for (int j = 0; j < 16; j += 8) {
+#pragma GCC unroll 16
     for (int q = 0; q < 4; ++q) {
       t[j + q] = _mm512_shuffle_i32x4(r[j + q], r[j + q + 4], 0x88);
       t[j + q + 4] = _mm512_shuffle_i32x4(r[j + q], r[j + q + 4], 0xdd);
     }
   }
+#pragma GCC unroll 16
   for (int q = 0; q < 8; ++q) {
     r[q] = _mm512_shuffle_i32x4(t[q], t[q + 8], 0x88);
     r[q + 8] = _mm512_shuffle_i32x4(t[q], t[q + 8], 0xdd);
@@ -150,24 +156,28 @@ __attribute__((target("avx512f"))) void round_avx512(const unsigned char* const 
                        _mm512_add_epi32(m[g], _mm512_set1_epi32(static_cast<int>(k_table[i]))))); \
   a = _mm512_add_epi32(_mm512_rol_epi32(a, s), b)
   // F = b ? c : d (0xca), G = d ? b : c (0xe4), H = b ^ c ^ d (0x96), I = c ^ (b | ~d) (0x39).
+#pragma GCC unroll 16
   for (int i = 0; i < 16; i += 4) {
     CTPREP_MD5_VSTEP(0xca, a, b, c, d, i, i, 7);
     CTPREP_MD5_VSTEP(0xca, d, a, b, c, i + 1, i + 1, 12);
     CTPREP_MD5_VSTEP(0xca, c, d, a, b, i + 2, i + 2, 17);
     CTPREP_MD5_VSTEP(0xca, b, c, d, a, i + 3, i + 3, 22);
   }
+#pragma GCC unroll 16
   for (int i = 16; i < 32; i += 4) {
     CTPREP_MD5_VSTEP(0xe4, a, b, c, d, (5 * i + 1) % 16, i, 5);
     CTPREP_MD5_VSTEP(0xe4, d, a, b, c, (5 * (i + 1) + 1) % 16, i + 1, 9);
     CTPREP_MD5_VSTEP(0xe4, c, d, a, b, (5 * (i + 2) + 1) % 16, i + 2, 14);
     CTPREP_MD5_VSTEP(0xe4, b, c, d, a, (5 * (i + 3) + 1) % 16, i + 3, 20);
   }
+#pragma GCC unroll 16
   for (int i = 32; i < 48; i += 4) {
     CTPREP_MD5_VSTEP(0x96, a, b, c, d, (3 * i + 5) % 16, i, 4);
     CTPREP_MD5_VSTEP(0x96, d, a, b, c, (3 * (i + 1) + 5) % 16, i + 1, 11);
     CTPREP_MD5_VSTEP(0x96, c, d, a, b, (3 * (i + 2) + 5) % 16, i + 2, 16);
     CTPREP_MD5_VSTEP(0x96, b, c, d, a, (3 * (i + 3) + 5) % 16, i + 3, 23);
   }
+#pragma GCC unroll 16
   for (int i = 48; i < 64; i += 4) {
     CTPREP_MD5_VSTEP(0x39, a, b, c, d, (7 * i) % 16, i, 6);
     CTPREP_MD5_VSTEP(0x39, d, a, b, c, (7 * (i + 1)) % 16, i + 1, 10);
