@@ -220,11 +220,16 @@ try:
                        {"task": "ctprep download with DICOM -> PNG (peers: download only)",
                         "unit": "objects/s", "ctprep": round(png, 1), "peers": peers_rate,
                         "ratio": round(png / rate["boto3 16 threads"], 2),
-                        "ratio_to": "boto3 16 threads"},
+                        "ratio_to": "boto3 16 threads",
+                        "ratio_per round (median)": round(paired_ratios[
+                            "ctprep (with PNG conversion) / boto3 16 threads (download only)"], 2),
+                        "ratio_ceiling, curl --parallel / boto3 16 threads": round(ceiling, 2)},
                        {"task": "ctprep download --keep-dicom --no-convert",
                         "unit": "objects/s", "ctprep": round(dcm, 1), "peers": peers_rate,
                         "ratio": round(dcm / rate["curl --parallel (16)"], 2),
-                        "ratio_to": "curl --parallel (16)"}],
+                        "ratio_to": "curl --parallel (16)",
+                        "ratio_per round (median)": round(paired_ratios[
+                            "ctprep --no-convert / curl --parallel"], 2)}],
                    "seconds": results,
                    "ratios": ratios, "ctprep_fetch_stage_objects_per_s": stage_rates,
                    "ratios_per_round_median": paired_ratios,
