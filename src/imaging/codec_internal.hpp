@@ -25,11 +25,11 @@ namespace ctprep::imaging::detail {
 [[nodiscard]] core::result<std::optional<image_u8>> decode_png_8bit(std::string_view bytes,
                                                                     std::string_view origin);
 
-// Decodes every entropy-coded block of a JPEG (libjpeg's jpeg_read_coefficients: all
-// the Huffman data, without the inverse DCT and colour conversion, which cannot fail on
-// decoded coefficients). Any libjpeg warning (premature end, corrupt data) is an error.
-// The digest's hash is of the quantised coefficients and quantisation tables: two files
-// with equal hashes decode to equal pixels.
+// Decodes every entropy-coded block of a JPEG (at 1/8 scale: all the Huffman data, with
+// each block's inverse DCT reduced to its DC term; the full inverse DCT and colour
+// conversion cannot fail on decoded coefficients). Any libjpeg warning (premature end,
+// corrupt data) is an error. The digest's hash is of the tables and entropy-coded data
+// (APPn/COM metadata left out): two files with equal hashes decode to equal pixels.
 [[nodiscard]] core::result<image_digest> verify_jpeg(std::string_view bytes,
                                                      std::string_view origin);
 

@@ -62,47 +62,87 @@ tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failu
 }
 
 // Everything libjpeg touches between setjmp and longjmp is plain data.
-bool read_coefficients(jpeg_decompress_struct& info, jpeg_failure& failure,
-                       std::string_view bytes, image_digest& digest) {
+// Decodes every entropy-coded block at 1/8 scale: all the Huffman data is decoded (every
+// corruption libjpeg can see is seen) while each block's inverse DCT is its DC term,
+// and no whole-image buffer is made. `flat`: the DC image is one colour.
+bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
+                 image_digest& digest, std::vector<std::uint8_t>& row, bool& flat) {
+  if (setjmp(failure.jump) != 0) return false;
+  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&info, TRUE);
+  digest.width = static_cast<int>(info.image_width);
+  digest.height = static_cast<int>(info.image_height);
+  digest.channels = info.num_components == 1 ? 1 : 3;
+  info.scale_num = 1;
+  info.scale_denom = 8;
+  info.do_fancy_upsampling = FALSE;
+  if (info.jpeg_color_space == JCS_YCbCr) info.out_color_space = JCS_YCbCr;  // no conversion
+  jpeg_start_decompress(&info);
+  const std::size_t samples =
+      static_cast<std::size_t>(info.output_width) * static_cast<std::size_t>(info.output_components);
+  row.resize(samples);
+  std::uint8_t first[4] = {0, 0, 0, 0};
+  const auto components = static_cast<std::size_t>(info.output_components);
+  flat = true;
+  while (info.output_scanline < info.output_height) {
+    JSAMPROW target = row.data();
+    const bool top = info.output_scanline == 0;
+    jpeg_read_scanlines(&info, &target, 1);
+    if (top) {
+      for (std::size_t k = 0; k < components && k < 4; ++k) first[k] = row[k];
+    }
+    for (std::size_t i = 0; flat && i < samples; ++i) flat = row[i] == first[i % components];
+  }
+  jpeg_finish_decompress(&info);
+  return !failure.warned;
+}
+
+// Whether every pixel is the same: no AC energy and one DC value per component in the
+// quantised coefficients (asked only when the DC image is flat, so rarely).
+bool read_constant(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
+                   bool& constant) {
   if (setjmp(failure.jump) != 0) return false;
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
   jvirt_barray_ptr* planes = jpeg_read_coefficients(&info);
-  digest.width = static_cast<int>(info.image_width);
-  digest.height = static_cast<int>(info.image_height);
-  digest.channels = info.num_components == 1 ? 1 : 3;
-  std::uint64_t h = static_cast<std::uint64_t>(info.image_width) << 32 ^
-                    static_cast<std::uint64_t>(info.image_height) << 8 ^
-                    static_cast<std::uint64_t>(info.num_components);
-  bool constant = true;
-  for (int c = 0; c < info.num_components; ++c) {
+  constant = true;
+  for (int c = 0; constant && c < info.num_components; ++c) {
     const jpeg_component_info& component = info.comp_info[c];
-    if (component.quant_table != nullptr) {
-      h = core::content_hash({reinterpret_cast<const char*>(component.quant_table->quantval),
-                              sizeof(component.quant_table->quantval)},
-                             h);
-    }
-    const std::size_t row_bytes = component.width_in_blocks * sizeof(JBLOCK);
     JCOEF first_dc = 0;
-    for (JDIMENSION row = 0; row < component.height_in_blocks; ++row) {
+    for (JDIMENSION row = 0; constant && row < component.height_in_blocks; ++row) {
       JBLOCKARRAY rows = (*info.mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(&info),
                                                          planes[c], row, 1, FALSE);
-      const JBLOCKROW blocks = rows[0];
-      h = core::content_hash({reinterpret_cast<const char*>(blocks), row_bytes}, h);
-      // A constant image has no AC energy and one DC value per component.
       for (JDIMENSION b = 0; constant && b < component.width_in_blocks; ++b) {
-        const JCOEF* block = blocks[b];
+        const JCOEF* block = rows[0][b];
         if (row == 0 && b == 0) first_dc = block[0];
-        if (block[0] != first_dc) constant = false;
+        constant = block[0] == first_dc;
         for (int k = 1; constant && k < DCTSIZE2; ++k) constant = block[k] == 0;
       }
     }
   }
-  jpeg_finish_decompress(&info);
-  digest.content_hash = h;
-  digest.constant = constant;
-  return !failure.warned;
+  jpeg_abort_decompress(&info);
+  return true;
+}
+
+// A hash of what fixes the pixels: the quantisation, frame and Huffman segments and
+// everything from the first scan on, leaving out APPn and COM segments (metadata), so a
+// copy with other EXIF or JFIF data hashes equal. A malformed marker run hashes whole.
+std::uint64_t jpeg_content_hash(std::string_view bytes) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  std::uint64_t h = 0x4A504547ULL;  // "JPEG"
+  std::size_t at = 2;
+  while (at + 4 <= bytes.size() && byte(at) == 0xFF) {
+    const unsigned marker = byte(at + 1);
+    if (marker == 0xDA) return core::content_hash(bytes.substr(at), h);
+    const std::size_t length = static_cast<std::size_t>(byte(at + 2)) << 8 | byte(at + 3);
+    if (length < 2 || at + 2 + length > bytes.size()) break;
+    const bool metadata = (marker >= 0xE0 && marker <= 0xEF) || marker == 0xFE;
+    if (!metadata) h = core::content_hash(bytes.substr(at, 2 + length), h);
+    at += 2 + length;
+  }
+  return core::content_hash(bytes);
 }
 
 // Decodes into `gray` when the JPEG is gray; `is_gray` false for colour.
@@ -196,9 +236,13 @@ core::result<image_digest> verify_jpeg(std::string_view bytes, std::string_view 
   info.err = &failure.manager;
   jpeg_create_decompress(&info);
   image_digest digest;
-  const bool ok = read_coefficients(info, failure, bytes, digest);
+  thread_local std::vector<std::uint8_t> row;
+  bool flat = false;
+  bool ok = read_scaled(info, failure, bytes, digest, row, flat);
+  if (ok && flat) ok = read_constant(info, failure, bytes, digest.constant);
   jpeg_destroy_decompress(&info);
   if (!ok) return jpeg_error(origin, failure);
+  digest.content_hash = jpeg_content_hash(bytes);
   return digest;
 }
 

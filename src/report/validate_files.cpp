@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -63,32 +65,56 @@ file_check check_file(const fs::path& path, bool decode) {
 
 void scan_files(std::vector<context*>& datasets, file_cache& cache,
                 const validate_options& options) {
-  std::vector<std::pair<file_key, fs::path>> todo;
-  std::unordered_set<file_key, file_key_hash> queued;
+  // What each entry is on disk, looked up relative to its split folder (one open
+  // directory per split, so the kernel does not walk the whole path each time), in
+  // parallel: a v4 release has about 100,000 entries.
+  struct lookup {
+    split_state* split;
+    std::size_t index;
+    int folder;
+  };
+  std::vector<lookup> lookups;
+  std::vector<int> folders;
   for (auto* c : datasets) {
     for (auto& s : c->splits) {
       if (!s.loaded) continue;
-      s.entries.resize(s.data.images.size());
-      for (std::size_t i = 0; i < s.data.images.size(); ++i) {
-        auto& e = s.entries[i];
-        const auto& name = s.data.images[i].file_name;
-        e.plain_name = plain_file_name(name);
-        if (!e.plain_name) continue;
-        const auto path = s.dir / name;
-        struct stat st {};
-        if (::lstat(path.c_str(), &st) != 0) continue;
-        e.exists = true;
-        e.is_symlink = S_ISLNK(st.st_mode);
-        std::error_code ec;
-        if (e.is_symlink) e.link_target = fs::read_symlink(path, ec).string();
-        if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        e.resolves = true;
-        if (e.is_symlink) e.resolved = fs::canonical(path, ec);
-        e.key = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-                 static_cast<std::uint64_t>(st.st_size),
-                 static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-        if (!cache.contains(e.key) && queued.insert(e.key).second) todo.emplace_back(e.key, path);
-      }
+      s.entries.assign(s.data.images.size(), entry_state{});
+      const int folder = ::open(s.dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (folder >= 0) folders.push_back(folder);  // else every entry is missing
+      for (std::size_t i = 0; i < s.data.images.size(); ++i) lookups.push_back({&s, i, folder});
+    }
+  }
+  core::parallel_for(lookups.size(), options.jobs, [&](std::size_t k) {
+    const auto [s, i, folder] = lookups[k];
+    auto& e = s->entries[i];
+    const auto& name = s->data.images[i].file_name;
+    e.plain_name = plain_file_name(name);
+    if (!e.plain_name || folder < 0) return;
+    struct stat st {};
+    if (::fstatat(folder, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+    e.exists = true;
+    e.is_symlink = S_ISLNK(st.st_mode);
+    if (e.is_symlink) {
+      std::error_code ec;
+      const auto path = s->dir / name;
+      e.link_target = fs::read_symlink(path, ec).string();
+      if (::fstatat(folder, name.c_str(), &st, 0) != 0) return;
+      if (S_ISREG(st.st_mode)) e.resolved = fs::canonical(path, ec);
+    }
+    if (!S_ISREG(st.st_mode)) return;
+    e.resolves = true;
+    e.key = {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+             static_cast<std::uint64_t>(st.st_size),
+             static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+  });
+  for (const int folder : folders) ::close(folder);
+
+  std::vector<std::pair<file_key, fs::path>> todo;
+  std::unordered_set<file_key, file_key_hash> queued;
+  for (const auto& [s, i, folder] : lookups) {
+    const auto& e = s->entries[i];
+    if (e.resolves && !cache.contains(e.key) && queued.insert(e.key).second) {
+      todo.emplace_back(e.key, s->dir / s->data.images[i].file_name);
     }
   }
 
