@@ -55,9 +55,14 @@ int paeth(int a, int b, int c) {
 }
 
 // Section 9: undoes each row's filter in place; `data` holds rows of 1 + stride bytes.
+// The first row's "prior" row is zeros. For gray (bpp 1) the left neighbour is carried
+// in a register: re-reading the byte just stored would stall on store forwarding at
+// every byte of the serial chain.
 bool unfilter(std::uint8_t* data, std::size_t rows, std::size_t stride, std::size_t bpp,
               std::size_t& bad_row) {
-  const std::uint8_t* prior = nullptr;
+  thread_local std::vector<std::uint8_t> zeros;
+  zeros.assign(stride, 0);
+  const std::uint8_t* prior = zeros.data();
   for (std::size_t y = 0; y < rows; ++y) {
     std::uint8_t* row = data + y * (stride + 1);
     const std::uint8_t filter = row[0];
@@ -65,23 +70,44 @@ bool unfilter(std::uint8_t* data, std::size_t rows, std::size_t stride, std::siz
     switch (filter) {
       case 0: break;
       case 1:
-        for (std::size_t i = bpp; i < stride; ++i) x[i] = static_cast<std::uint8_t>(x[i] + x[i - bpp]);
+        if (bpp == 1) {
+          std::uint8_t left = 0;
+          for (std::size_t i = 0; i < stride; ++i) x[i] = left = static_cast<std::uint8_t>(x[i] + left);
+        } else {
+          for (std::size_t i = bpp; i < stride; ++i) x[i] = static_cast<std::uint8_t>(x[i] + x[i - bpp]);
+        }
         break;
       case 2:
-        if (prior)
-          for (std::size_t i = 0; i < stride; ++i) x[i] = static_cast<std::uint8_t>(x[i] + prior[i]);
+        for (std::size_t i = 0; i < stride; ++i) x[i] = static_cast<std::uint8_t>(x[i] + prior[i]);
         break;
       case 3:
-        for (std::size_t i = 0; i < stride; ++i) {
-          const int left = i >= bpp ? x[i - bpp] : 0, up = prior ? prior[i] : 0;
-          x[i] = static_cast<std::uint8_t>(x[i] + ((left + up) >> 1));
+        if (bpp == 1) {
+          unsigned left = 0;
+          for (std::size_t i = 0; i < stride; ++i) {
+            left = static_cast<std::uint8_t>(x[i] + ((left + prior[i]) >> 1));
+            x[i] = static_cast<std::uint8_t>(left);
+          }
+        } else {
+          for (std::size_t i = 0; i < stride; ++i) {
+            const unsigned left = i >= bpp ? x[i - bpp] : 0u;
+            x[i] = static_cast<std::uint8_t>(x[i] + ((left + prior[i]) >> 1));
+          }
         }
         break;
       case 4:
-        for (std::size_t i = 0; i < stride; ++i) {
-          const std::uint8_t left = i >= bpp ? x[i - bpp] : 0, up = prior ? prior[i] : 0,
-                             corner = i >= bpp && prior ? prior[i - bpp] : 0;
-          x[i] = static_cast<std::uint8_t>(x[i] + paeth(left, up, corner));
+        if (bpp == 1) {
+          int left = 0, corner = 0;
+          for (std::size_t i = 0; i < stride; ++i) {
+            const int up = prior[i];
+            left = static_cast<std::uint8_t>(x[i] + paeth(left, up, corner));
+            x[i] = static_cast<std::uint8_t>(left);
+            corner = up;
+          }
+        } else {
+          for (std::size_t i = 0; i < stride; ++i) {
+            const int left = i >= bpp ? x[i - bpp] : 0, corner = i >= bpp ? prior[i - bpp] : 0;
+            x[i] = static_cast<std::uint8_t>(x[i] + paeth(left, prior[i], corner));
+          }
         }
         break;
       default: bad_row = y; return false;
