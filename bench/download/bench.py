@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """bench/download: ctprep download against boto3 (sequential, 16 threads), `aws s3 cp
 --recursive` and one `curl --parallel` process, all GETting the same 400 synthetic DICOM
-slices (about 210 MB) from s3rver on loopback. Whole-process wall times, median of
-REPS runs, fresh output folders each run. Prints a table with ratios and writes
+slices (about 210 MB) from s3rver on loopback. Whole-process wall times, median of 5
+runs (rounds that run every tool once in turn), fresh output folders each run. Prints a
+table with ratios, the S3 server's CPU per run and the ceiling curl sets, and writes
 bench/results/download.json.
 
 usage: bench.py BUILD_DIR ROOT
@@ -20,7 +21,7 @@ import time
 build, root = sys.argv[1], sys.argv[2]
 ctprep = os.path.join(build, "ctprep")
 quick = os.environ.get("QUICK") == "1"
-reps = 1 if quick else 3
+reps = 1 if quick else 5
 series, slices = (5, 20) if quick else (10, 40)
 results_dir = os.environ.get("BENCH_RESULTS") or os.path.join(
     root, "bench", "results", "quick" if quick else "")
@@ -69,32 +70,32 @@ try:
     endpoint = f"http://127.0.0.1:{ready['s3rver_port']}"
 
     stage_rates = {}  # ctprep's own "Throughput: X objects/s" (fetch stage, no process start)
+    server_cpu = {}  # CPU seconds the S3 server (node: s3rver and our proxy, every thread) spent per run
+    ticks = os.sysconf("SC_CLK_TCK")
 
-    def timed(make_cmd, label, check_files=None):
-        times = []
-        rates = []
-        for r in range(reps):
-            out = os.path.join(work, "out", f"{label}-{r}")
-            os.makedirs(out)
-            cmd, cwd = make_cmd(out)
-            t0 = time.perf_counter()
-            p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-            dt = time.perf_counter() - t0
-            if p.returncode != 0:
-                raise SystemExit(f"{label} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
-            if check_files is not None:
-                got = check_files(out)
-                if got != n:
-                    raise SystemExit(f"{label}: {got} files, expected {n}")
-            shutil.rmtree(out)
-            times.append(dt)
-            m = re.search(rb"Throughput: ([0-9.]+) objects/s", p.stdout)
-            if m:
-                rates.append(float(m.group(1)))
-        if rates:
-            stage_rates[label] = statistics.median(rates)
-        return statistics.median(times)
+    def server_cpu_seconds():
+        with open(f"/proc/{server.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime, all threads
+
+    def run_once(make_cmd, label, r, check_files):
+        out = os.path.join(work, "out", f"{label}-{r}")
+        os.makedirs(out)
+        cmd, cwd = make_cmd(out)
+        c0 = server_cpu_seconds()
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        dt = time.perf_counter() - t0
+        cpu = server_cpu_seconds() - c0
+        if p.returncode != 0:
+            raise SystemExit(f"{label} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
+        got = check_files(out)
+        if got != n:
+            raise SystemExit(f"{label}: {got} files, expected {n}")
+        shutil.rmtree(out)
+        m = re.search(rb"Throughput: ([0-9.]+) objects/s", p.stdout)
+        return dt, cpu, float(m.group(1)) if m else None
 
     def count(ext):
         def f(out):
@@ -106,19 +107,19 @@ try:
 
     py = "/usr/bin/python3"
     peer = os.path.join(root, "bench", "peers", "s3_get_peer.py")
-    results = {}
-    results["boto3 sequential"] = timed(
-        lambda out: ([py, peer, endpoint, "bench", keys_file, out, "1"], None), "boto3-seq",
-        count(".dcm"))
-    results["boto3 16 threads"] = timed(
-        lambda out: ([py, peer, endpoint, "bench", keys_file, out, "16"], None), "boto3-16",
-        count(".dcm"))
+    # (name, label, make_cmd, check_files)
+    tools = [
+        ("boto3 sequential", "boto3-seq",
+         lambda out: ([py, peer, endpoint, "bench", keys_file, out, "1"], None), count(".dcm")),
+        ("boto3 16 threads", "boto3-16",
+         lambda out: ([py, peer, endpoint, "bench", keys_file, out, "16"], None), count(".dcm")),
+    ]
     aws = shutil.which("aws")
     aws_note = None
     if aws:
-        results["aws s3 cp --recursive"] = timed(
-            lambda out: ([aws, "s3", "cp", "s3://bench/", out, "--recursive", "--quiet",
-                          "--endpoint-url", endpoint], None), "aws", count(".dcm"))
+        tools.append(("aws s3 cp --recursive", "aws",
+                      lambda out: ([aws, "s3", "cp", "s3://bench/", out, "--recursive", "--quiet",
+                                    "--endpoint-url", endpoint], None), count(".dcm")))
     else:
         aws_note = "aws CLI not installed: skipped"
 
@@ -131,15 +132,35 @@ try:
                  "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", f"{access}:{secret}",
                  "-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                  "--config", cfg], None)
-    results["curl --parallel (16)"] = timed(curl_cmd, "curl", count(".dcm"))
+    tools.append(("curl --parallel (16)", "curl", curl_cmd, count(".dcm")))
 
     base = [ctprep, "download", "--csv-path", csv, "--data-root", os.path.join(work, "nodata"),
             "--endpoint-url", endpoint, "--env-file", "/dev/null", "--quiet", "--no-log"]
-    results["ctprep download --keep-dicom --no-convert"] = timed(
-        lambda out: (base + ["--output-dir", out, "--keep-dicom", out, "--no-convert"], work),
-        "ctprep-dicom", count(".dcm"))
-    results["ctprep download (DICOM -> PNG)"] = timed(
-        lambda out: (base + ["--output-dir", out], work), "ctprep-png", count(".png"))
+    tools.append(("ctprep download --keep-dicom --no-convert", "ctprep-dicom",
+                  lambda out: (base + ["--output-dir", out, "--keep-dicom", out, "--no-convert"],
+                               work), count(".dcm")))
+    tools.append(("ctprep download (DICOM -> PNG)", "ctprep-png",
+                  lambda out: (base + ["--output-dir", out], work), count(".png")))
+
+    # Rounds, each running every tool once in turn: a change of load on this shared
+    # machine during the bench then weighs on every tool alike (running all the reps of
+    # one tool before the next one's let the last tools, ctprep's, take the busy spells).
+    times = {name: [] for name, *_ in tools}
+    cpus = {label: [] for _, label, *_ in tools}
+    rates = {label: [] for _, label, *_ in tools}
+    for r in range(reps):
+        for name, label, make_cmd, check_files in tools:
+            dt, cpu, stage = run_once(make_cmd, label, r, check_files)
+            times[name].append(dt)
+            cpus[label].append(cpu)
+            if stage is not None:
+                rates[label].append(stage)
+    results = {name: statistics.median(v) for name, v in times.items()}
+    for label, v in cpus.items():
+        server_cpu[label] = statistics.median(v)
+    for label, v in rates.items():
+        if v:
+            stage_rates[label] = statistics.median(v)
 
     # 3. Report.
     rate = {k: n / v for k, v in results.items()}
@@ -152,6 +173,15 @@ try:
         print(aws_note)
     for label, r in stage_rates.items():
         print(f"  {label}: fetch stage alone (inside the process, no start-up) {r:.1f} objects/s")
+    print("S3 server (node: s3rver + proxy) CPU per run, s:  " +
+          ", ".join(f"{k} {v:.2f}" for k, v in server_cpu.items()))
+    # The ceiling: curl --parallel does the least client work of all (no checks, no
+    # conversion); the rate it reaches, over boto3 with 16 threads, bounds what any
+    # client, ctprep with conversion included, can reach on this machine and server.
+    ceiling = rate["curl --parallel (16)"] / rate["boto3 16 threads"]
+    print(f"ceiling on this machine: curl --parallel / boto3 16 threads = {ceiling:.2f}x "
+          f"(download only, no checks); s3rver alone spends "
+          f"{1000 * server_cpu['curl'] / n:.2f} ms of CPU per object for curl")
     png = rate["ctprep download (DICOM -> PNG)"]
     dcm = rate["ctprep download --keep-dicom --no-convert"]
     ratios = {
@@ -171,6 +201,7 @@ try:
         json.dump({"benchmark": "download", "quick": quick,
                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "load_average": float(os.environ.get("BENCH_LOAD_START") or os.getloadavg()[0]),
+                   "load_average_end": os.getloadavg()[0],
                    "input": f"{n} synthetic DICOM slices, {total_bytes / 1e6:.0f} MB, s3rver on "
                             f"loopback; median of {reps} whole-process runs",
                    "reps": reps,
@@ -184,7 +215,9 @@ try:
                         "ratio": round(dcm / rate["curl --parallel (16)"], 2),
                         "ratio_to": "curl --parallel (16)"}],
                    "seconds": results,
-                   "ratios": ratios, "ctprep_fetch_stage_objects_per_s": stage_rates, "notes": [aws_note] if aws_note else []}, f, indent=1)
+                   "ratios": ratios, "ctprep_fetch_stage_objects_per_s": stage_rates,
+                   "server_cpu_seconds_per_run": server_cpu,
+                   "ceiling_curl_over_boto3_16": ceiling, "notes": [aws_note] if aws_note else []}, f, indent=1)
         f.write("\n")
 finally:
     if server is not None:

@@ -33,6 +33,15 @@ std::string blob(int i) {
   return s;
 }
 
+// Larger than what a streamed body stages before writing (256 KB), not a whole number
+// of pages.
+std::string big_blob(int i) {
+  std::string s(1200 * 1024 + 77 * static_cast<std::size_t>(i), '\0');
+  for (std::size_t k = 0; k < s.size(); ++k)
+    s[k] = static_cast<char>(((k >> 3) * 29 + k + static_cast<std::size_t>(i)) & 0xff);
+  return s;
+}
+
 class download_cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -43,6 +52,9 @@ class download_cli : public ::testing::Test {
     objects_ = std::make_unique<testing::temp_dir>();
     for (int i = 1; i <= 8; ++i) {
       testing::write_text(objects_->path() / "raw" / "100" / fmt::format("{}.dcm", i), blob(i));
+    }
+    for (int i = 1; i <= 3; ++i) {
+      testing::write_text(objects_->path() / "raw" / "101" / fmt::format("{}.dcm", i), big_blob(i));
     }
     testing::s3_server_options o;
     o.objects = objects_->path();
@@ -163,6 +175,70 @@ TEST_F(download_cli, stores_dicoms_with_exact_per_item_outcomes_and_resumes_with
       << r.out;
   ASSERT_EQ(server_->requests().size(), 1u);
   EXPECT_NE(server_->requests()[0].find("100/absent.dcm"), std::string::npos);
+}
+
+// --no-convert streams bodies to temp files in whole pages: killed in the middle of a
+// body, the run leaves a page-aligned partial temp file and never a final name; the
+// re-run removes it and ends with the exact objects, fetching finished ones no more.
+TEST_F(download_cli, a_no_convert_run_killed_mid_body_resumes_with_exact_files) {
+  testing::write_text(dir_ / "big.csv",
+                      "patient_id,instance_no,classification_result,image_url\n"
+                      "101,1,True Negative (TN),s3://raw/101/1.dcm\n"
+                      "101,2,True Negative (TN),s3://raw/101/2.dcm\n"
+                      "101,3,True Negative (TN),s3://raw/101/3.dcm\n");
+  server_->set_faults(R"({"raw/101/2.dcm": ["stall"]})", /*stall_ms=*/60000);
+  auto a = args({"--keep-dicom", (dir_ / "dicom").string(), "--no-convert", "--jobs", "1",
+                 "--stall-timeout", "120", "--quiet"});
+  a[2] = (dir_ / "big.csv").string();
+  std::vector<char*> argv;
+  std::string binary = CTPREP_BINARY;
+  argv.push_back(binary.data());
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (server_->count_requests({"\"key\":\"101/2.dcm\""}) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ::usleep(50000);
+  }
+  ::usleep(500000);  // half of the body arrives, then the server stalls
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(testing::read_text(dir_ / "dicom" / "101_1.dcm"), big_blob(1));
+  EXPECT_FALSE(fs::exists(dir_ / "dicom" / "101_2.dcm"));
+  int temps = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "dicom")) {
+    const auto name = e.path().filename().string();
+    if (!name.starts_with(".101_2.dcm.tmp.")) continue;
+    ++temps;
+    const auto size = fs::file_size(e.path());
+    EXPECT_GT(size, 0u);
+    EXPECT_EQ(size % 4096, 0u) << size;
+    EXPECT_LE(size, big_blob(2).size() / 2);
+    EXPECT_EQ(testing::read_text(e.path()), big_blob(2).substr(0, size));
+  }
+  EXPECT_EQ(temps, 1);
+
+  server_->set_faults("{}");
+  auto r = run_ctprep(a);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(testing::read_text(dir_ / "dicom" / fmt::format("101_{}.dcm", i)), big_blob(i)) << i;
+  }
+  EXPECT_EQ(server_->count_requests({"\"key\":\"101/1.dcm\"", "\"status\":200"}), 1);
+  for (const auto& e : fs::directory_iterator(dir_ / "dicom")) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
 }
 
 TEST_F(download_cli, skips_slices_already_in_the_datasets) {

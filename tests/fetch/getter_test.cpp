@@ -22,6 +22,19 @@ std::string object_bytes(int i) {
   return s;
 }
 
+// Larger than what the getter lets pile up for the MD5 before hashing (4 MB).
+std::string big_bytes() {
+  std::string s(6 * 1024 * 1024 + 13, '\0');
+  std::uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (auto& c : s) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x & 0xff);
+  }
+  return s;
+}
+
 // One server for the suite: starting s3rver costs about a second.
 class getter_test : public ::testing::Test {
  protected:
@@ -35,6 +48,7 @@ class getter_test : public ::testing::Test {
       testing::write_text(objects_->path() / "bkt" / "p" / (std::to_string(i) + ".dcm"),
                           object_bytes(i));
     }
+    testing::write_text(objects_->path() / "bkt" / "big.dcm", big_bytes());
     testing::write_text(objects_->path() / "bkt" / "odd key" / "a b+c=d&é.dcm", "odd");
     testing::write_text(objects_->path() / "pub" / "x.dcm", "public bytes");
     testing::s3_server_options o;
@@ -185,6 +199,36 @@ TEST_F(getter_test, streams_checked_bodies_to_files_and_leaves_nothing_on_failur
   }
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"0.dcm", "1.dcm"}));  // no temp files, no 2.dcm
+}
+
+// The bodies in flight are MD5-hashed together (fetch/md5.hpp), in memory and streamed:
+// a corrupt one among them, including one larger than the MD5 backlog, is caught and
+// fetched again; the others pass at the first attempt with their exact bytes.
+TEST_F(getter_test, checks_the_md5_of_many_bodies_hashed_together) {
+  for (const bool streamed : {false, true}) {
+    SCOPED_TRACE(streamed ? "streamed" : "in memory");
+    server_->set_faults(R"({"bkt/p/3.dcm": ["corrupt"], "bkt/p/8.dcm": ["corrupt"],
+                            "bkt/big.dcm": ["corrupt"]})");
+    testing::temp_dir out;
+    auto o = options();
+    o.max_in_flight = 16;
+    if (streamed) o.stream_to = [&](std::size_t i) { return out / (std::to_string(i) + ".dcm"); };
+    std::vector<std::string> urls;
+    for (int i = 0; i < 12; ++i) urls.push_back("s3://bkt/p/" + std::to_string(i) + ".dcm");
+    urls.push_back("s3://bkt/big.dcm");
+    auto r = fetch(urls, o);
+    ASSERT_EQ(r.size(), 13u);
+    for (std::size_t i = 0; i < 13; ++i) {
+      const auto& g = r[i];
+      ASSERT_TRUE(g.ok) << i << ": " << g.reason;
+      const auto expected = i == 12 ? big_bytes() : object_bytes(static_cast<int>(i));
+      EXPECT_EQ(streamed ? testing::read_text(out / (std::to_string(i) + ".dcm")) : g.body,
+                expected)
+          << i;
+      EXPECT_EQ(g.bytes, expected.size()) << i;
+      EXPECT_EQ(g.attempts, i == 3 || i == 8 || i == 12 ? 2 : 1) << i;
+    }
+  }
 }
 
 TEST_F(getter_test, records_403_and_404_without_retrying) {
