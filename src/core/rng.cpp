@@ -1,5 +1,7 @@
 #include "ctprep/core/rng.hpp"
 
+#include <cstring>
+
 namespace ctprep::core {
 namespace {
 
@@ -26,6 +28,35 @@ std::uint64_t stable_hash(std::string_view bytes, std::uint64_t seed) noexcept {
     h *= 0x100000001B3ULL;
   }
   return h;
+}
+
+std::uint64_t content_hash(std::string_view bytes, std::uint64_t seed, bool* constant) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  // Four independent lanes of 8 bytes: the multiply chains overlap instead of waiting on
+  // each other (a 512x512 JPEG's coefficients are 768 KiB).
+  std::uint64_t lane[4] = {0x9E3779B97F4A7C15ULL ^ seed, 0xC2B2AE3D27D4EB4FULL ^ seed,
+                           0x165667B19E3779F9ULL ^ seed, 0x27D4EB2F165667C5ULL ^ seed};
+  const std::uint64_t same = n == 0 ? 0 : 0x0101010101010101ULL * p[0];
+  std::uint64_t differ = 0;
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      std::uint64_t w;
+      std::memcpy(&w, p + i + 8 * static_cast<std::size_t>(k), 8);
+      differ |= w ^ same;
+      lane[k] = (lane[k] ^ w) * 0xBF58476D1CE4E5B9ULL;
+      lane[k] ^= lane[k] >> 31;
+    }
+  }
+  std::uint64_t h = lane[0] ^ (lane[1] * 0x94D049BB133111EBULL) ^ (lane[2] >> 7 | lane[2] << 57) ^
+                    (lane[3] * 0xD6E8FEB86659FD93ULL);
+  for (; i < n; ++i) {
+    differ |= static_cast<std::uint64_t>(p[i] ^ p[0]);
+    h = (h ^ p[i]) * 0x94D049BB133111EBULL;
+  }
+  if (constant != nullptr) *constant = differ == 0;
+  return h ^ (h >> 29) ^ n;
 }
 
 rng::rng(std::uint64_t seed) noexcept {

@@ -8,6 +8,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "ctprep/imaging/codec.hpp"
+#include "ctprep/imaging/header.hpp"
+#include "imaging/codec_internal.hpp"
+
 namespace ctprep::imaging {
 namespace {
 
@@ -212,43 +216,107 @@ augmented_image augment(const image_u8& image, const std::vector<labeled_box>& b
   return out;
 }
 
+namespace {
+
+// The source to augment: gray when its content is gray (`stored_as_colour` says whether
+// the file had three channels), otherwise BGR as OpenCV decodes it.
+struct source_image {
+  cv::Mat pixels;
+  image_u8 owner;  // the buffer `pixels` points into, when decoded by our own paths
+  bool stored_as_colour = false;
+};
+
+core::result<source_image> decode_source(std::string_view encoded, std::string_view origin) {
+  source_image src;
+  // Fast paths: a gray JPEG (or an RGB one of gray CT, decoded as its Y plane) and an
+  // 8-bit gray PNG, without OpenCV's colour decode and gray check.
+  auto header = parse_image_header(encoded, origin);
+  if (header && header->format == image_format::jpeg) {
+    auto gray = detail::decode_jpeg_gray(encoded, origin);
+    if (!gray) return tl::unexpected(gray.error());
+    if (*gray) {
+      src.owner = std::move(**gray);
+      src.stored_as_colour = header->channels != 1;
+    }
+  } else if (header && header->format == image_format::png) {
+    auto png = detail::decode_png_8bit(encoded, origin);
+    if (!png) return tl::unexpected(png.error());
+    if (*png && (*png)->channels == 1) src.owner = std::move(**png);
+  }
+  if (!src.owner.pixels.empty()) {
+    src.pixels = cv::Mat(src.owner.height, src.owner.width, CV_8UC1, src.owner.pixels.data());
+    return src;
+  }
+  try {
+    const cv::Mat raw(1, static_cast<int>(encoded.size()), CV_8UC1,
+                      const_cast<char*>(encoded.data()));
+    src.pixels = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    return core::fail(core::error_code::bad_image, fmt::format("'{}': {}", origin, e.what()));
+  }
+  cv::Mat& m = src.pixels;
+  if (m.empty()) {
+    return core::fail(core::error_code::bad_image, fmt::format("'{}' cannot be decoded", origin));
+  }
+  if (m.depth() != CV_8U) m.convertTo(m, CV_8U, m.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
+  if (m.channels() == 4)
+    cv::cvtColor(m, m, cv::COLOR_BGRA2BGR);
+  else if (m.channels() == 2)
+    cv::extractChannel(m, m, 0);
+  if (m.channels() == 3 && is_gray_in_colour(m)) {
+    cv::extractChannel(m, m, 0);
+    src.stored_as_colour = true;
+  }
+  return src;
+}
+
+// One version's bytes. A gray image of a colour file is written as colour again (the
+// output keeps the input's channels), as a JPEG straight from the gray plane.
+core::result<std::string> encode_version(const cv::Mat& img, bool as_colour, encoding format,
+                                         int jpeg_quality, std::string_view origin) {
+  if (format == encoding::jpeg && img.channels() == 1) {
+    return detail::encode_jpeg_gray(img.data, img.cols, img.rows, img.step[0], jpeg_quality,
+                                    as_colour);
+  }
+  if (format == encoding::png && img.channels() == 1) {  // as encode_png_fast
+    return detail::encode_png_sub(img.data, img.cols, img.rows, img.step[0], 1, as_colour);
+  }
+  // Colour content: OpenCV's defaults (zlib level 1, Z_RLE, the SUB filter on every row).
+  const std::vector<int> params = format == encoding::png
+                                      ? std::vector<int>{}
+                                      : std::vector<int>{cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
+  const char* ext = format == encoding::png ? ".png" : ".jpg";
+  thread_local cv::Mat colour;
+  thread_local std::vector<std::uint8_t> buffer;
+  try {
+    if (as_colour && img.channels() == 1) cv::cvtColor(img, colour, cv::COLOR_GRAY2BGR);
+    if (!cv::imencode(ext, as_colour && img.channels() == 1 ? colour : img, buffer, params)) {
+      return core::fail(core::error_code::internal,
+                        fmt::format("{} encoder failed for '{}'", ext, origin));
+    }
+  } catch (const cv::Exception& ex) {
+    return core::fail(core::error_code::internal,
+                      fmt::format("encoding '{}': {}", origin, ex.what()));
+  }
+  return std::string(buffer.begin(), buffer.end());
+}
+
+}  // namespace
+
 core::result<std::vector<encoded_version>> augment_encoded(std::string_view encoded,
                                                            std::string_view origin,
                                                            const std::vector<labeled_box>& boxes,
                                                            std::uint64_t seed, std::string_view key,
                                                            int first, int last, encoding format,
                                                            int jpeg_quality) {
-  cv::Mat src;
-  try {
-    const cv::Mat raw(1, static_cast<int>(encoded.size()), CV_8UC1,
-                      const_cast<char*>(encoded.data()));
-    src = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    return core::fail(core::error_code::bad_image, fmt::format("'{}': {}", origin, e.what()));
-  }
-  if (src.empty()) {
-    return core::fail(core::error_code::bad_image, fmt::format("'{}' cannot be decoded", origin));
-  }
-  if (src.depth() != CV_8U) src.convertTo(src, CV_8U, src.depth() == CV_16U ? 1.0 / 257.0 : 1.0);
-  if (src.channels() == 4)
-    cv::cvtColor(src, src, cv::COLOR_BGRA2BGR);
-  else if (src.channels() == 2)
-    cv::extractChannel(src, src, 0);
-  const bool gray_in_colour = src.channels() == 3 && is_gray_in_colour(src);
-  if (gray_in_colour) cv::extractChannel(src, src, 0);
-
+  auto src = decode_source(encoded, origin);
+  if (!src) return tl::unexpected(src.error());
   std::vector<encoded_version> out;
-  std::vector<int> params =
-      format == encoding::png
-          ? std::vector<int>{cv::IMWRITE_PNG_COMPRESSION, 1, cv::IMWRITE_PNG_STRATEGY,
-                             cv::IMWRITE_PNG_STRATEGY_RLE}
-          : std::vector<int>{cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
-  const char* ext = format == encoding::png ? ".png" : ".jpg";
   for (int v = first; v <= last; ++v) {
     auto random = core::rng::for_key(seed, key, static_cast<std::uint64_t>(v));
-    thread_local cv::Mat img, colour;
+    thread_local cv::Mat img;
     auto tracked = track(boxes);
-    augment_mat(src, img, tracked, random, true);
+    augment_mat(src->pixels, img, tracked, random, true);
     encoded_version e;
     e.version = v;
     e.dropped_boxes = filter_boxes(tracked);
@@ -258,18 +326,9 @@ core::result<std::vector<encoded_version>> augment_encoded(std::string_view enco
       out.push_back(std::move(e));
       continue;
     }
-    std::vector<std::uint8_t> buffer;
-    try {
-      if (gray_in_colour) cv::cvtColor(img, colour, cv::COLOR_GRAY2BGR);
-      if (!cv::imencode(ext, gray_in_colour ? colour : img, buffer, params)) {
-        return core::fail(core::error_code::internal,
-                          fmt::format("{} encoder failed for '{}'", ext, origin));
-      }
-    } catch (const cv::Exception& ex) {
-      return core::fail(core::error_code::internal,
-                        fmt::format("encoding '{}': {}", origin, ex.what()));
-    }
-    e.bytes.assign(buffer.begin(), buffer.end());
+    auto bytes = encode_version(img, src->stored_as_colour, format, jpeg_quality, origin);
+    if (!bytes) return tl::unexpected(bytes.error());
+    e.bytes = std::move(*bytes);
     out.push_back(std::move(e));
   }
   return out;

@@ -1,10 +1,15 @@
 #include "ctprep/imaging/codec.hpp"
+
 #include <cstring>
 
 #include <fmt/format.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "ctprep/core/rng.hpp"
+#include "ctprep/imaging/header.hpp"
+#include "imaging/codec_internal.hpp"
 
 namespace ctprep::imaging {
 namespace {
@@ -55,8 +60,21 @@ core::result<std::string> encode_png(const image_u8& image, int compression) {
 }
 
 core::result<std::string> encode_png_fast(const image_u8& image) {
-  // No IMWRITE_PNG_COMPRESSION: OpenCV then uses level 1, Z_RLE and the SUB filter.
-  return encode(image, ".png", {});
+  if (image.channels != 1 && image.channels != 3) {
+    return core::fail(core::error_code::bad_argument,
+                      fmt::format("cannot encode {} channels as PNG", image.channels));
+  }
+  if (image.pixels.size() != static_cast<std::size_t>(image.width) *
+                                 static_cast<std::size_t>(image.height) *
+                                 static_cast<std::size_t>(image.channels)) {
+    return core::fail(core::error_code::bad_argument,
+                      fmt::format("cannot encode a {}x{}x{} image holding {} bytes", image.width,
+                                  image.height, image.channels, image.pixels.size()));
+  }
+  return detail::encode_png_sub(image.pixels.data(), image.width, image.height,
+                                static_cast<std::size_t>(image.width) *
+                                    static_cast<std::size_t>(image.channels),
+                                image.channels, false);
 }
 
 core::result<std::string> encode_png(const image_u16& image, int compression) {
@@ -85,7 +103,48 @@ core::result<std::string> encode_jpeg(const image_u8& image, int quality) {
   return encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, quality});
 }
 
+namespace {
+
+// A whole PNG ends with its IEND chunk (12 bytes: length 0, "IEND", CRC); libpng
+// through OpenCV would otherwise accept a file cut after its last IDAT.
+bool png_complete(std::string_view bytes) {
+  return bytes.size() >= 12 && bytes.substr(bytes.size() - 8, 4) == "IEND";
+}
+
+}  // namespace
+
+core::result<image_digest> verify_image(std::string_view bytes, std::string_view origin) {
+  auto header = parse_image_header(bytes, origin);
+  if (!header) return tl::unexpected(header.error());
+  if (header->format == image_format::jpeg) return detail::verify_jpeg(bytes, origin);
+  auto image = decode_image(bytes, origin);
+  if (!image) return tl::unexpected(image.error());
+  image_digest digest{image->width, image->height, image->channels, 0, false};
+  digest.content_hash = core::content_hash(
+      {reinterpret_cast<const char*>(image->pixels.data()), image->pixels.size()},
+      static_cast<std::uint64_t>(image->width) << 32 ^
+          static_cast<std::uint64_t>(image->height) << 4 ^
+          static_cast<std::uint64_t>(image->channels),
+      &digest.constant);
+  return digest;
+}
+
 core::result<image_u8> decode_image(std::string_view bytes, std::string_view origin) {
+  if (bytes.starts_with("\x89PNG")) {
+    auto fast = detail::decode_png_8bit(bytes, origin);
+    if (!fast) return tl::unexpected(fast.error());
+    if (*fast) return std::move(**fast);
+    if (!png_complete(bytes)) {
+      return core::fail(core::error_code::bad_image,
+                        fmt::format("'{}' is truncated (no IEND chunk at its end)", origin));
+    }
+  }
+  return detail::decode_with_opencv(bytes, origin);
+}
+
+namespace detail {
+
+core::result<image_u8> decode_with_opencv(std::string_view bytes, std::string_view origin) {
   cv::Mat decoded;
   try {
     const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
@@ -118,5 +177,7 @@ core::result<image_u8> decode_image(std::string_view bytes, std::string_view ori
   }
   return out;
 }
+
+}  // namespace detail
 
 }  // namespace ctprep::imaging

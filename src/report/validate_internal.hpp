@@ -52,7 +52,7 @@ struct file_check {
   bool readable = false;  // exists and fully decodes (or its header parses, when skipping)
   std::string error;      // why not
   std::int64_t width = 0, height = 0;
-  std::uint64_t content_hash = 0;  // of the decoded pixels (of the bytes when skipping decode)
+  std::uint64_t content_hash = 0;  // imaging::verify_image's (of the bytes when skipping decode)
   std::uint64_t size = 0;
   bool constant = false;  // every pixel the same (a blank slice)
 };
@@ -76,7 +76,7 @@ struct entry_state {
   bool is_symlink = false;
   std::string link_target;  // readlink text
   bool resolves = false;    // stat (following links) finds a regular file
-  fs::path resolved;        // canonical target when it resolves
+  fs::path resolved;        // canonical target of a symlink that resolves
   file_key key;
   const file_check* check = nullptr;  // when resolves
 };

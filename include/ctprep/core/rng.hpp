@@ -11,6 +11,11 @@ namespace ctprep::core {
 
 // 64-bit FNV-1a of the bytes: a stable hash for keys (not for security).
 [[nodiscard]] std::uint64_t stable_hash(std::string_view bytes, std::uint64_t seed = 0) noexcept;
+// A fast hash of a byte run for equality checks (8 bytes at a time, about 8x the
+// byte-wise stable_hash, whose values seed every rng and so must never change).
+// `constant`, when given, is set when every byte equals the first (a blank slice).
+[[nodiscard]] std::uint64_t content_hash(std::string_view bytes, std::uint64_t seed = 0,
+                                         bool* constant = nullptr) noexcept;
 
 class rng {
  public:

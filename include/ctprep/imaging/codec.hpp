@@ -46,4 +46,22 @@ struct image_u16 {
 // gray, colour comes back RGB. `origin` names the file in errors.
 [[nodiscard]] core::result<image_u8> decode_image(std::string_view bytes, std::string_view origin);
 
+// What checking every byte of an image file that can be wrong found.
+struct image_digest {
+  int width = 0;
+  int height = 0;
+  int channels = 0;                // 1 gray, 3 colour (alpha not counted)
+  std::uint64_t content_hash = 0;  // equal for equal content of the same format
+  bool constant = false;           // every pixel the same (a blank slice)
+};
+
+// Checks a whole PNG or JPEG as a full decode would, and hashes its content. PNG: every
+// chunk's CRC, the inflated data (with its Adler-32) and every row's filter; the hash is
+// of the decoded pixels. JPEG: every entropy-coded block is decoded (libjpeg's warnings,
+// e.g. a premature end, are errors, unlike OpenCV's decoder, which fills the missing
+// part with grey); the hash is of the quantised coefficients, which fix the pixels, so
+// the inverse DCT (which cannot fail) is skipped. `origin` names the file in errors.
+[[nodiscard]] core::result<image_digest> verify_image(std::string_view bytes,
+                                                      std::string_view origin);
+
 }  // namespace ctprep::imaging

@@ -1,0 +1,294 @@
+// libjpeg-turbo used directly where OpenCV's wrapper does too much (a full colour decode
+// to check a file, a colour conversion of a gray image) or too little (it ignores
+// libjpeg's warnings, so a truncated scan decodes "successfully" as grey).
+#include <csetjmp>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+// jpeglib.h needs size_t and FILE declared before it.
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include <fmt/format.h>
+
+#include "ctprep/core/rng.hpp"
+#include "imaging/codec_internal.hpp"
+
+namespace ctprep::imaging::detail {
+namespace {
+
+// libjpeg reports errors through a callback that must not return: longjmp back to the
+// setjmp in the function that called libjpeg. Those functions keep only trivially
+// destructible locals between setjmp and longjmp (C++ objects live outside them).
+struct jpeg_failure {
+  jpeg_error_mgr manager;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+  bool warned;
+  bool ended_early;  // the data ran out (JWRN_JPEG_EOF): a truncated file
+};
+
+[[noreturn]] void on_jpeg_error(j_common_ptr info) {
+  auto* failure = reinterpret_cast<jpeg_failure*>(info->err);
+  (*info->err->format_message)(info, failure->message);
+  std::longjmp(failure->jump, 1);
+}
+
+// Level -1 is a warning (corrupt data, premature end of file); higher levels are traces.
+void on_jpeg_message(j_common_ptr info, int level) {
+  auto* failure = reinterpret_cast<jpeg_failure*>(info->err);
+  if (level < 0 && !failure->warned) {
+    (*info->err->format_message)(info, failure->message);
+    failure->warned = true;
+    failure->ended_early = info->err->msg_code == JWRN_JPEG_EOF;
+  }
+}
+
+void install_failure(jpeg_failure& failure) {
+  jpeg_std_error(&failure.manager);
+  failure.manager.error_exit = on_jpeg_error;
+  failure.manager.emit_message = on_jpeg_message;
+  failure.message[0] = '\0';
+  failure.warned = false;
+  failure.ended_early = false;
+}
+
+tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failure& failure) {
+  return core::fail(core::error_code::bad_image,
+                    fmt::format("'{}' is {}: {}", origin,
+                                failure.ended_early ? "truncated" : "not a whole JPEG",
+                                failure.message));
+}
+
+// Everything libjpeg touches between setjmp and longjmp is plain data.
+// Decodes every entropy-coded block at 1/8 scale: all the Huffman data is decoded (every
+// corruption libjpeg can see is seen) while each block's inverse DCT is its DC term,
+// and no whole-image buffer is made. `flat`: the DC image is one colour.
+bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
+                 image_digest& digest, std::vector<std::uint8_t>& row, bool& flat) {
+  if (setjmp(failure.jump) != 0) return false;
+  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&info, TRUE);
+  digest.width = static_cast<int>(info.image_width);
+  digest.height = static_cast<int>(info.image_height);
+  digest.channels = info.num_components == 1 ? 1 : 3;
+  info.scale_num = 1;
+  info.scale_denom = 8;
+  info.do_fancy_upsampling = FALSE;
+  if (info.jpeg_color_space == JCS_YCbCr) info.out_color_space = JCS_YCbCr;  // no conversion
+  jpeg_start_decompress(&info);
+  const std::size_t samples =
+      static_cast<std::size_t>(info.output_width) * static_cast<std::size_t>(info.output_components);
+  row.resize(samples);
+  std::uint8_t first[4] = {0, 0, 0, 0};
+  const auto components = static_cast<std::size_t>(info.output_components);
+  flat = true;
+  while (info.output_scanline < info.output_height) {
+    JSAMPROW target = row.data();
+    const bool top = info.output_scanline == 0;
+    jpeg_read_scanlines(&info, &target, 1);
+    if (top) {
+      for (std::size_t k = 0; k < components && k < 4; ++k) first[k] = row[k];
+    }
+    for (std::size_t i = 0; flat && i < samples; ++i) flat = row[i] == first[i % components];
+  }
+  jpeg_finish_decompress(&info);
+  return !failure.warned;
+}
+
+// Whether every pixel is the same: no AC energy and one DC value per component in the
+// quantised coefficients (asked only when the DC image is flat, so rarely).
+bool read_constant(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
+                   bool& constant) {
+  if (setjmp(failure.jump) != 0) return false;
+  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&info, TRUE);
+  jvirt_barray_ptr* planes = jpeg_read_coefficients(&info);
+  constant = true;
+  for (int c = 0; constant && c < info.num_components; ++c) {
+    const jpeg_component_info& component = info.comp_info[c];
+    JCOEF first_dc = 0;
+    for (JDIMENSION row = 0; constant && row < component.height_in_blocks; ++row) {
+      JBLOCKARRAY rows = (*info.mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(&info),
+                                                         planes[c], row, 1, FALSE);
+      for (JDIMENSION b = 0; constant && b < component.width_in_blocks; ++b) {
+        const JCOEF* block = rows[0][b];
+        if (row == 0 && b == 0) first_dc = block[0];
+        constant = block[0] == first_dc;
+        for (int k = 1; constant && k < DCTSIZE2; ++k) constant = block[k] == 0;
+      }
+    }
+  }
+  jpeg_abort_decompress(&info);
+  return true;
+}
+
+// A hash of what fixes the pixels: the quantisation, frame and Huffman segments and
+// everything from the first scan on, leaving out APPn and COM segments (metadata), so a
+// copy with other EXIF or JFIF data hashes equal. A malformed marker run hashes whole.
+std::uint64_t jpeg_content_hash(std::string_view bytes) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  std::uint64_t h = 0x4A504547ULL;  // "JPEG"
+  std::size_t at = 2;
+  while (at + 4 <= bytes.size() && byte(at) == 0xFF) {
+    const unsigned marker = byte(at + 1);
+    if (marker == 0xDA) return core::content_hash(bytes.substr(at), h);
+    const std::size_t length = static_cast<std::size_t>(byte(at + 2)) << 8 | byte(at + 3);
+    if (length < 2 || at + 2 + length > bytes.size()) break;
+    const bool metadata = (marker >= 0xE0 && marker <= 0xEF) || marker == 0xFE;
+    if (!metadata) h = core::content_hash(bytes.substr(at, 2 + length), h);
+    at += 2 + length;
+  }
+  return core::content_hash(bytes);
+}
+
+// Decodes into `gray` when the JPEG is gray; `is_gray` false for colour.
+bool read_gray(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
+               image_u8& gray, std::vector<std::uint8_t>& row, bool& is_gray) {
+  if (setjmp(failure.jump) != 0) return false;
+  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&info, TRUE);
+  const bool ycc = info.num_components == 3 && info.jpeg_color_space == JCS_YCbCr;
+  if (info.num_components != 1 && !ycc) {
+    is_gray = false;
+    return true;
+  }
+  info.out_color_space = ycc ? JCS_YCbCr : JCS_GRAYSCALE;
+  info.do_fancy_upsampling = FALSE;  // chroma is only compared with 128 here
+  jpeg_start_decompress(&info);
+  const auto width = static_cast<std::size_t>(info.output_width);
+  gray = make_image(static_cast<int>(info.output_width), static_cast<int>(info.output_height), 1);
+  row.resize(width * 3);
+  is_gray = true;
+  while (info.output_scanline < info.output_height) {
+    std::uint8_t* out = gray.row(static_cast<int>(info.output_scanline));
+    if (!ycc) {
+      JSAMPROW target = out;
+      jpeg_read_scanlines(&info, &target, 1);
+      continue;
+    }
+    JSAMPROW target = row.data();
+    jpeg_read_scanlines(&info, &target, 1);
+    const std::uint8_t* p = row.data();
+    std::uint8_t off = 0;
+    for (std::size_t x = 0; x < width; ++x, p += 3) {
+      out[x] = p[0];
+      off |= static_cast<std::uint8_t>((p[1] ^ 128) | (p[2] ^ 128));
+    }
+    if (off != 0) {
+      is_gray = false;
+      jpeg_abort_decompress(&info);
+      return true;
+    }
+  }
+  jpeg_finish_decompress(&info);
+  return !failure.warned;
+}
+
+struct gray_pixels {
+  const std::uint8_t* pixels;
+  int width, height;
+  std::size_t stride;
+};
+
+bool write_gray(jpeg_compress_struct& info, jpeg_failure& failure, const gray_pixels& gray,
+                int quality, bool as_colour, unsigned char*& buffer, unsigned long& size,
+                std::vector<std::uint8_t>& row) {
+  if (setjmp(failure.jump) != 0) return false;
+  jpeg_mem_dest(&info, &buffer, &size);
+  info.image_width = static_cast<JDIMENSION>(gray.width);
+  info.image_height = static_cast<JDIMENSION>(gray.height);
+  info.input_components = as_colour ? 3 : 1;
+  info.in_color_space = as_colour ? JCS_YCbCr : JCS_GRAYSCALE;
+  // As OpenCV's encoder: defaults, then the quality with baseline tables.
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, quality, TRUE);
+  jpeg_start_compress(&info, TRUE);
+  const auto width = static_cast<std::size_t>(gray.width);
+  if (as_colour) {
+    row.assign(width * 3, 128);
+  }
+  while (info.next_scanline < info.image_height) {
+    const std::uint8_t* in = gray.pixels + info.next_scanline * gray.stride;
+    JSAMPROW source;
+    if (as_colour) {
+      for (std::size_t x = 0; x < width; ++x) row[3 * x] = in[x];
+      source = row.data();
+    } else {
+      source = const_cast<JSAMPROW>(in);
+    }
+    jpeg_write_scanlines(&info, &source, 1);
+  }
+  jpeg_finish_compress(&info);
+  return true;
+}
+
+}  // namespace
+
+core::result<image_digest> verify_jpeg(std::string_view bytes, std::string_view origin) {
+  jpeg_decompress_struct info{};
+  jpeg_failure failure{};
+  install_failure(failure);
+  info.err = &failure.manager;
+  jpeg_create_decompress(&info);
+  image_digest digest;
+  thread_local std::vector<std::uint8_t> row;
+  bool flat = false;
+  bool ok = read_scaled(info, failure, bytes, digest, row, flat);
+  if (ok && flat) ok = read_constant(info, failure, bytes, digest.constant);
+  jpeg_destroy_decompress(&info);
+  if (!ok) return jpeg_error(origin, failure);
+  digest.content_hash = jpeg_content_hash(bytes);
+  return digest;
+}
+
+core::result<std::optional<image_u8>> decode_jpeg_gray(std::string_view bytes,
+                                                       std::string_view origin) {
+  jpeg_decompress_struct info{};
+  jpeg_failure failure{};
+  install_failure(failure);
+  info.err = &failure.manager;
+  jpeg_create_decompress(&info);
+  image_u8 gray;
+  thread_local std::vector<std::uint8_t> row;
+  bool is_gray = false;
+  const bool ok = read_gray(info, failure, bytes, gray, row, is_gray);
+  jpeg_destroy_decompress(&info);
+  if (!ok) return jpeg_error(origin, failure);
+  if (!is_gray) return std::optional<image_u8>{};
+  return std::optional<image_u8>{std::move(gray)};
+}
+
+core::result<std::string> encode_jpeg_gray(const std::uint8_t* pixels, int width, int height,
+                                           std::size_t stride, int quality, bool as_colour) {
+  if (pixels == nullptr || width <= 0 || height <= 0 || stride < static_cast<std::size_t>(width)) {
+    return core::fail(core::error_code::bad_argument,
+                      fmt::format("cannot encode a {}x{} gray image with rows {} bytes apart",
+                                  width, height, stride));
+  }
+  const gray_pixels gray{pixels, width, height, stride};
+  jpeg_compress_struct info{};
+  jpeg_failure failure{};
+  install_failure(failure);
+  info.err = &failure.manager;
+  jpeg_create_compress(&info);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  thread_local std::vector<std::uint8_t> row;
+  const bool ok = write_gray(info, failure, gray, quality, as_colour, buffer, size, row);
+  jpeg_destroy_compress(&info);
+  std::string out;
+  if (ok) out.assign(reinterpret_cast<const char*>(buffer), size);
+  std::free(buffer);
+  if (!ok) {
+    return core::fail(core::error_code::internal,
+                      fmt::format("JPEG encoder failed: {}", failure.message));
+  }
+  return out;
+}
+
+}  // namespace ctprep::imaging::detail

@@ -1,0 +1,170 @@
+#include "ctprep/imaging/codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ctprep/core/rng.hpp"
+#include "imaging/codec_internal.hpp"
+
+namespace ctprep::imaging {
+namespace {
+
+// A CT-like slice: smooth structure plus seeded noise, so every PNG filter gets used.
+image_u8 slice(int width, int height, int channels, std::uint64_t seed) {
+  auto image = make_image(width, height, channels);
+  auto random = core::rng(seed);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      const auto base = static_cast<int>(128 + 90 * std::sin(x * 0.07) * std::cos(y * 0.05));
+      for (int c = 0; c < channels; ++c) {
+        image.row(y)[x * channels + c] =
+            static_cast<std::uint8_t>(std::clamp(base + c * 17 + static_cast<int>(random.between(-9, 9)), 0, 255));
+      }
+    }
+  }
+  return image;
+}
+
+image_u8 gray_as_rgb(const image_u8& gray) {
+  auto rgb = make_image(gray.width, gray.height, 3);
+  for (std::size_t i = 0; i < gray.pixels.size(); ++i) {
+    for (std::size_t c = 0; c < 3; ++c) rgb.pixels[3 * i + c] = gray.pixels[i];
+  }
+  return rgb;
+}
+
+TEST(codec_png, the_libdeflate_decoder_agrees_with_libpng_on_every_filter_and_level) {
+  for (int channels : {1, 3}) {
+    const auto image = slice(97, 61, channels, 7);
+    for (int level = 0; level <= 9; level += 3) {  // libpng picks filters per row and level
+      const auto png = encode_png(image, level);
+      ASSERT_TRUE(png);
+      auto ours = detail::decode_png_8bit(*png, "slice.png");
+      ASSERT_TRUE(ours && *ours) << (ours ? "" : ours.error().message);
+      auto reference = detail::decode_with_opencv(*png, "slice.png");
+      ASSERT_TRUE(reference);
+      EXPECT_EQ((*ours)->pixels, reference->pixels) << channels << " channels, level " << level;
+      EXPECT_EQ((*ours)->pixels, image.pixels);
+    }
+  }
+}
+
+TEST(codec_png, the_sub_filter_encoder_round_trips_through_libpng) {
+  const auto gray = slice(130, 70, 1, 3);
+  auto png = encode_png_fast(gray);
+  ASSERT_TRUE(png);
+  auto back = detail::decode_with_opencv(*png, "fast.png");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->channels, 1);
+  EXPECT_EQ(back->pixels, gray.pixels);
+  // A gray image written as RGB reads back with R = G = B.
+  auto rgb_png = detail::encode_png_sub(gray.pixels.data(), gray.width, gray.height,
+                                        static_cast<std::size_t>(gray.width), 1, true);
+  ASSERT_TRUE(rgb_png);
+  auto rgb = detail::decode_with_opencv(*rgb_png, "rgb.png");
+  ASSERT_TRUE(rgb);
+  EXPECT_EQ(rgb->pixels, gray_as_rgb(gray).pixels);
+  // The same pixels give the same bytes.
+  EXPECT_EQ(*encode_png_fast(gray), *png);
+}
+
+TEST(codec_png, a_16_bit_png_goes_to_the_opencv_path) {
+  image_u16 deep{4, 2, {0, 257, 514, 65535, 1000, 2000, 3000, 4000}};
+  auto png = encode_png(deep);
+  ASSERT_TRUE(png);
+  auto fast = detail::decode_png_8bit(*png, "deep.png");
+  ASSERT_TRUE(fast);
+  EXPECT_FALSE(*fast);
+  auto decoded = decode_image(*png, "deep.png");
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->pixels[1], 1);
+  EXPECT_EQ(decoded->pixels[3], 255);
+}
+
+TEST(codec_png, corrupt_and_truncated_files_are_named_errors) {
+  const auto png = *encode_png_fast(slice(64, 64, 1, 1));
+  auto flipped = png;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x40);
+  auto crc = decode_image(flipped, "flipped.png");
+  ASSERT_FALSE(crc);
+  EXPECT_NE(crc.error().message.find("'flipped.png' is not a whole PNG: chunk 'IDAT'"),
+            std::string::npos)
+      << crc.error().message;
+  EXPECT_NE(crc.error().message.find("fails its CRC"), std::string::npos);
+  auto cut = decode_image(png.substr(0, png.size() - 40), "cut.png");
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().message.find("runs past the end of the file"), std::string::npos)
+      << cut.error().message;
+  auto no_end = decode_image(png.substr(0, png.size() - 12), "no_end.png");
+  ASSERT_FALSE(no_end);
+  EXPECT_NE(no_end.error().message.find("no IEND"), std::string::npos) << no_end.error().message;
+}
+
+TEST(codec_jpeg, gray_written_as_colour_is_byte_identical_to_opencvs_rgb_encoding) {
+  const auto gray = slice(131, 67, 1, 11);  // not a multiple of the 16-px MCU
+  for (int quality : {75, 95}) {
+    auto ours = detail::encode_jpeg_gray(gray.pixels.data(), gray.width, gray.height,
+                                         static_cast<std::size_t>(gray.width), quality, true);
+    auto opencv = encode_jpeg(gray_as_rgb(gray), quality);
+    ASSERT_TRUE(ours && opencv);
+    EXPECT_EQ(*ours, *opencv) << "quality " << quality;
+    auto ours_gray = detail::encode_jpeg_gray(gray.pixels.data(), gray.width, gray.height,
+                                              static_cast<std::size_t>(gray.width), quality, false);
+    auto opencv_gray = encode_jpeg(gray, quality);
+    ASSERT_TRUE(ours_gray && opencv_gray);
+    EXPECT_EQ(*ours_gray, *opencv_gray) << "gray, quality " << quality;
+  }
+}
+
+TEST(codec_jpeg, the_gray_decode_is_the_colour_decode_of_gray_content_and_declines_colour) {
+  const auto gray = slice(80, 48, 1, 5);
+  const auto jpeg = *encode_jpeg(gray_as_rgb(gray), 95);
+  auto y = detail::decode_jpeg_gray(jpeg, "gray.jpg");
+  ASSERT_TRUE(y && *y);
+  auto colour = decode_image(jpeg, "gray.jpg");
+  ASSERT_TRUE(colour);
+  ASSERT_EQ(colour->channels, 3);
+  std::vector<std::uint8_t> red;
+  for (std::size_t i = 0; i < colour->pixels.size(); i += 3) red.push_back(colour->pixels[i]);
+  EXPECT_EQ((*y)->pixels, red);
+  EXPECT_EQ(colour->pixels, gray_as_rgb(**y).pixels);  // R = G = B everywhere
+
+  auto coloured = detail::decode_jpeg_gray(*encode_jpeg(slice(80, 48, 3, 5), 95), "colour.jpg");
+  ASSERT_TRUE(coloured);
+  EXPECT_FALSE(*coloured);
+}
+
+TEST(codec_verify, a_truncated_jpeg_is_an_error_where_opencv_fills_grey) {
+  const auto jpeg = *encode_jpeg(slice(96, 96, 3, 2), 95);
+  const auto cut = jpeg.substr(0, jpeg.size() * 2 / 3);
+  EXPECT_TRUE(decode_image(cut, "cut.jpg"));  // the lenient decoder this check replaces
+  auto checked = verify_image(cut, "cut.jpg");
+  ASSERT_FALSE(checked);
+  EXPECT_NE(checked.error().message.find("'cut.jpg' is truncated"), std::string::npos)
+      << checked.error().message;
+}
+
+TEST(codec_verify, equal_content_gives_equal_hashes_and_blank_slices_are_constant) {
+  const auto a = slice(64, 64, 1, 1), b = slice(64, 64, 1, 2);
+  for (bool jpeg : {false, true}) {
+    const auto encode = [&](const image_u8& i) { return jpeg ? *encode_jpeg(i, 95) : *encode_png(i, 6); };
+    auto da = verify_image(encode(a), "a"), da2 = verify_image(encode(a), "a2"),
+         db = verify_image(encode(b), "b"), blank = verify_image(encode(make_image(64, 48, 1, 40)), "blank");
+    ASSERT_TRUE(da && da2 && db && blank);
+    EXPECT_EQ(da->content_hash, da2->content_hash);
+    EXPECT_NE(da->content_hash, db->content_hash);
+    EXPECT_FALSE(da->constant);
+    EXPECT_TRUE(blank->constant);
+    EXPECT_EQ(blank->width, 64);
+    EXPECT_EQ(blank->height, 48);
+    EXPECT_EQ(blank->channels, 1);
+  }
+  // PNG hashes are of pixels: the same slice at another compression level hashes equal.
+  EXPECT_EQ(verify_image(*encode_png(a, 1), "l1")->content_hash,
+            verify_image(*encode_png_fast(a), "fast")->content_hash);
+}
+
+}  // namespace
+}  // namespace ctprep::imaging
