@@ -71,10 +71,10 @@ core::result<std::string> encode_png_fast(const image_u8& image) {
                       fmt::format("cannot encode a {}x{}x{} image holding {} bytes", image.width,
                                   image.height, image.channels, image.pixels.size()));
   }
-  return detail::encode_png_sub(image.pixels.data(), image.width, image.height,
-                                static_cast<std::size_t>(image.width) *
-                                    static_cast<std::size_t>(image.channels),
-                                image.channels, false);
+  return detail::encode_png_sub(
+      image.pixels.data(), image.width, image.height,
+      static_cast<std::size_t>(image.width) * static_cast<std::size_t>(image.channels),
+      image.channels, false);
 }
 
 core::result<std::string> encode_png(const image_u16& image, int compression) {

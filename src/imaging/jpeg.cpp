@@ -7,8 +7,8 @@
 #include <vector>
 
 // jpeglib.h needs size_t and FILE declared before it.
-#include <jpeglib.h>
 #include <jerror.h>
+#include <jpeglib.h>
 
 #include <fmt/format.h>
 
@@ -55,13 +55,12 @@ void install_failure(jpeg_failure& failure) {
 }
 
 tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failure& failure) {
-  return core::fail(core::error_code::bad_image,
-                    fmt::format("'{}' is {}: {}", origin,
-                                failure.ended_early ? "truncated" : "not a whole JPEG",
-                                failure.message));
+  return core::fail(
+      core::error_code::bad_image,
+      fmt::format("'{}' is {}: {}", origin, failure.ended_early ? "truncated" : "not a whole JPEG",
+                  failure.message));
 }
 
-// Everything libjpeg touches between setjmp and longjmp is plain data.
 // Decodes every entropy-coded block at 1/8 scale: all the Huffman data is decoded (every
 // corruption libjpeg can see is seen) while each block's inverse DCT is its DC term,
 // and no whole-image buffer is made. `flat`: the DC image is one colour.
@@ -79,8 +78,8 @@ bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::strin
   info.do_fancy_upsampling = FALSE;
   if (info.jpeg_color_space == JCS_YCbCr) info.out_color_space = JCS_YCbCr;  // no conversion
   jpeg_start_decompress(&info);
-  const std::size_t samples =
-      static_cast<std::size_t>(info.output_width) * static_cast<std::size_t>(info.output_components);
+  const std::size_t samples = static_cast<std::size_t>(info.output_width) *
+                              static_cast<std::size_t>(info.output_components);
   row.resize(samples);
   std::uint8_t first[4] = {0, 0, 0, 0};
   const auto components = static_cast<std::size_t>(info.output_components);

@@ -28,11 +28,16 @@ std::uint32_t big_endian(const char* p) {
 // Samples per pixel of the colour types this path decodes (0 for the others).
 int samples_of(int colour_type) {
   switch (colour_type) {
-    case 0: return 1;  // gray
-    case 2: return 3;  // RGB
-    case 4: return 2;  // gray + alpha
-    case 6: return 4;  // RGBA
-    default: return 0;
+    case 0:
+      return 1;  // gray
+    case 2:
+      return 3;  // RGB
+    case 4:
+      return 2;  // gray + alpha
+    case 6:
+      return 4;  // RGBA
+    default:
+      return 0;
   }
 }
 
@@ -68,13 +73,16 @@ bool unfilter(std::uint8_t* data, std::size_t rows, std::size_t stride, std::siz
     const std::uint8_t filter = row[0];
     std::uint8_t* x = row + 1;
     switch (filter) {
-      case 0: break;
+      case 0:
+        break;
       case 1:
         if (bpp == 1) {
           std::uint8_t left = 0;
-          for (std::size_t i = 0; i < stride; ++i) x[i] = left = static_cast<std::uint8_t>(x[i] + left);
+          for (std::size_t i = 0; i < stride; ++i)
+            x[i] = left = static_cast<std::uint8_t>(x[i] + left);
         } else {
-          for (std::size_t i = bpp; i < stride; ++i) x[i] = static_cast<std::uint8_t>(x[i] + x[i - bpp]);
+          for (std::size_t i = bpp; i < stride; ++i)
+            x[i] = static_cast<std::uint8_t>(x[i] + x[i - bpp]);
         }
         break;
       case 2:
@@ -110,7 +118,9 @@ bool unfilter(std::uint8_t* data, std::size_t rows, std::size_t stride, std::siz
           }
         }
         break;
-      default: bad_row = y; return false;
+      default:
+        bad_row = y;
+        return false;
     }
     prior = x;
   }
@@ -122,7 +132,8 @@ bool unfilter(std::uint8_t* data, std::size_t rows, std::size_t stride, std::siz
 core::result<std::optional<image_u8>> decode_png_8bit(std::string_view bytes,
                                                       std::string_view origin) {
   const auto corrupt = [&](std::string_view why) {
-    return core::fail(core::error_code::bad_image, fmt::format("'{}' is not a whole PNG: {}", origin, why));
+    return core::fail(core::error_code::bad_image,
+                      fmt::format("'{}' is not a whole PNG: {}", origin, why));
   };
   if (bytes.substr(0, 8) != png_signature) return corrupt("no PNG signature");
   std::size_t at = 8;
@@ -132,7 +143,8 @@ core::result<std::optional<image_u8>> decode_png_8bit(std::string_view bytes,
   thread_local std::vector<std::uint8_t> compressed;
   compressed.clear();
   while (!seen_end) {
-    if (bytes.size() - at < 12) return corrupt(fmt::format("truncated at byte {} (no IEND chunk)", at));
+    if (bytes.size() - at < 12)
+      return corrupt(fmt::format("truncated at byte {} (no IEND chunk)", at));
     const std::uint32_t length = big_endian(bytes.data() + at);
     const std::string_view type = bytes.substr(at + 4, 4);
     if (length > bytes.size() - at - 12) {
@@ -169,8 +181,8 @@ core::result<std::optional<image_u8>> decode_png_8bit(std::string_view bytes,
   thread_local std::vector<std::uint8_t> raw;
   raw.resize(expected);
   std::size_t produced = 0;
-  const auto status = libdeflate_zlib_decompress(thread_decompressor(), compressed.data(),
-                                                 compressed.size(), raw.data(), expected, &produced);
+  const auto status = libdeflate_zlib_decompress(
+      thread_decompressor(), compressed.data(), compressed.size(), raw.data(), expected, &produced);
   if (status == LIBDEFLATE_INSUFFICIENT_SPACE) {
     return std::optional<image_u8>{};  // more data than the image: libpng's call (a warning)
   }
@@ -180,8 +192,7 @@ core::result<std::optional<image_u8>> decode_png_8bit(std::string_view bytes,
   }
   std::size_t bad_row = 0;
   if (!unfilter(raw.data(), height, stride, static_cast<std::size_t>(samples), bad_row)) {
-    return corrupt(fmt::format("row {} has filter type {}", bad_row,
-                               raw[bad_row * (stride + 1)]));
+    return corrupt(fmt::format("row {} has filter type {}", bad_row, raw[bad_row * (stride + 1)]));
   }
   const int channels = samples >= 3 ? 3 : 1;
   image_u8 image = make_image(static_cast<int>(width), static_cast<int>(height), channels);

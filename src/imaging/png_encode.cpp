@@ -27,8 +27,10 @@ void put_u32(std::string& out, std::uint32_t v) {
 // closed: the length filled in and the CRC over type + data appended.
 void close_chunk(std::string& out, std::size_t chunk_at) {
   const auto length = static_cast<std::uint32_t>(out.size() - chunk_at - 8);
-  for (int k = 0; k < 4; ++k) out[chunk_at + static_cast<std::size_t>(k)] = static_cast<char>(length >> (24 - 8 * k));
-  put_u32(out, static_cast<std::uint32_t>(libdeflate_crc32(0, out.data() + chunk_at + 4, length + 4)));
+  for (int k = 0; k < 4; ++k)
+    out[chunk_at + static_cast<std::size_t>(k)] = static_cast<char>(length >> (24 - 8 * k));
+  put_u32(out,
+          static_cast<std::uint32_t>(libdeflate_crc32(0, out.data() + chunk_at + 4, length + 4)));
 }
 
 std::size_t open_chunk(std::string& out, std::string_view type) {
@@ -42,9 +44,10 @@ std::size_t open_chunk(std::string& out, std::string_view type) {
 
 core::result<std::string> encode_png_sub(const std::uint8_t* pixels, int width, int height,
                                          std::size_t stride, int channels, bool gray_as_rgb) {
-  const bool shape_ok = pixels != nullptr && width > 0 && height > 0 &&
-                        (channels == 1 || (channels == 3 && !gray_as_rgb)) &&
-                        stride >= static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
+  const bool shape_ok =
+      pixels != nullptr && width > 0 && height > 0 &&
+      (channels == 1 || (channels == 3 && !gray_as_rgb)) &&
+      stride >= static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
   if (!shape_ok) {
     return core::fail(core::error_code::bad_argument,
                       fmt::format("cannot encode a {}x{}x{} image (rows {} bytes apart) as PNG",
@@ -86,9 +89,9 @@ core::result<std::string> encode_png_sub(const std::uint8_t* pixels, int width, 
   auto at = open_chunk(png, "IHDR");
   put_u32(png, static_cast<std::uint32_t>(width));
   put_u32(png, static_cast<std::uint32_t>(height));
-  png.push_back(8);                                  // bits per sample
-  png.push_back(out_channels == 1 ? 0 : 2);          // gray or RGB
-  png.append(std::string_view("\0\0\0", 3));         // deflate, adaptive filtering, no interlace
+  png.push_back(8);                           // bits per sample
+  png.push_back(out_channels == 1 ? 0 : 2);   // gray or RGB
+  png.append(std::string_view("\0\0\0", 3));  // deflate, adaptive filtering, no interlace
   close_chunk(png, at);
   at = open_chunk(png, "IDAT");
   const std::size_t data_at = png.size();

@@ -19,8 +19,8 @@ image_u8 slice(int width, int height, int channels, std::uint64_t seed) {
     for (int x = 0; x < width; ++x) {
       const auto base = static_cast<int>(128 + 90 * std::sin(x * 0.07) * std::cos(y * 0.05));
       for (int c = 0; c < channels; ++c) {
-        image.row(y)[x * channels + c] =
-            static_cast<std::uint8_t>(std::clamp(base + c * 17 + static_cast<int>(random.between(-9, 9)), 0, 255));
+        image.row(y)[x * channels + c] = static_cast<std::uint8_t>(
+            std::clamp(base + c * 17 + static_cast<int>(random.between(-9, 9)), 0, 255));
       }
     }
   }
@@ -149,9 +149,12 @@ TEST(codec_verify, a_truncated_jpeg_is_an_error_where_opencv_fills_grey) {
 TEST(codec_verify, equal_content_gives_equal_hashes_and_blank_slices_are_constant) {
   const auto a = slice(64, 64, 1, 1), b = slice(64, 64, 1, 2);
   for (bool jpeg : {false, true}) {
-    const auto encode = [&](const image_u8& i) { return jpeg ? *encode_jpeg(i, 95) : *encode_png(i, 6); };
+    const auto encode = [&](const image_u8& i) {
+      return jpeg ? *encode_jpeg(i, 95) : *encode_png(i, 6);
+    };
     auto da = verify_image(encode(a), "a"), da2 = verify_image(encode(a), "a2"),
-         db = verify_image(encode(b), "b"), blank = verify_image(encode(make_image(64, 48, 1, 40)), "blank");
+         db = verify_image(encode(b), "b"),
+         blank = verify_image(encode(make_image(64, 48, 1, 40)), "blank");
     ASSERT_TRUE(da && da2 && db && blank);
     EXPECT_EQ(da->content_hash, da2->content_hash);
     EXPECT_NE(da->content_hash, db->content_hash);

@@ -59,8 +59,9 @@ struct image_digest {
 // chunk's CRC, the inflated data (with its Adler-32) and every row's filter; the hash is
 // of the decoded pixels. JPEG: every entropy-coded block is decoded (libjpeg's warnings,
 // e.g. a premature end, are errors, unlike OpenCV's decoder, which fills the missing
-// part with grey); the hash is of the quantised coefficients, which fix the pixels, so
-// the inverse DCT (which cannot fail) is skipped. `origin` names the file in errors.
+// part with grey) at 1/8 scale, as the full inverse DCT cannot fail; the hash is of the
+// tables and entropy-coded data without APPn/COM metadata, which fix the pixels.
+// `origin` names the file in errors.
 [[nodiscard]] core::result<image_digest> verify_image(std::string_view bytes,
                                                       std::string_view origin);
 
