@@ -54,6 +54,20 @@ void install_failure(jpeg_failure& failure) {
   failure.ended_early = false;
 }
 
+// A decompressor with our error handling, destroyed on every path out.
+struct jpeg_reader {
+  jpeg_decompress_struct info{};
+  jpeg_failure failure{};
+  jpeg_reader() {
+    install_failure(failure);
+    info.err = &failure.manager;
+    jpeg_create_decompress(&info);
+  }
+  ~jpeg_reader() { jpeg_destroy_decompress(&info); }
+  jpeg_reader(const jpeg_reader&) = delete;
+  jpeg_reader& operator=(const jpeg_reader&) = delete;
+};
+
 tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failure& failure) {
   return core::fail(
       core::error_code::bad_image,
@@ -229,35 +243,26 @@ bool write_gray(jpeg_compress_struct& info, jpeg_failure& failure, const gray_pi
 }  // namespace
 
 core::result<image_digest> verify_jpeg(std::string_view bytes, std::string_view origin) {
-  jpeg_decompress_struct info{};
-  jpeg_failure failure{};
-  install_failure(failure);
-  info.err = &failure.manager;
-  jpeg_create_decompress(&info);
+  jpeg_reader reader;
   image_digest digest;
   thread_local std::vector<std::uint8_t> row;
   bool flat = false;
-  bool ok = read_scaled(info, failure, bytes, digest, row, flat);
-  if (ok && flat) ok = read_constant(info, failure, bytes, digest.constant);
-  jpeg_destroy_decompress(&info);
-  if (!ok) return jpeg_error(origin, failure);
+  bool ok = read_scaled(reader.info, reader.failure, bytes, digest, row, flat);
+  if (ok && flat) ok = read_constant(reader.info, reader.failure, bytes, digest.constant);
+  if (!ok) return jpeg_error(origin, reader.failure);
   digest.content_hash = jpeg_content_hash(bytes);
   return digest;
 }
 
 core::result<std::optional<image_u8>> decode_jpeg_gray(std::string_view bytes,
                                                        std::string_view origin) {
-  jpeg_decompress_struct info{};
-  jpeg_failure failure{};
-  install_failure(failure);
-  info.err = &failure.manager;
-  jpeg_create_decompress(&info);
+  jpeg_reader reader;
   image_u8 gray;
   thread_local std::vector<std::uint8_t> row;
   bool is_gray = false;
-  const bool ok = read_gray(info, failure, bytes, gray, row, is_gray);
-  jpeg_destroy_decompress(&info);
-  if (!ok) return jpeg_error(origin, failure);
+  if (!read_gray(reader.info, reader.failure, bytes, gray, row, is_gray)) {
+    return jpeg_error(origin, reader.failure);
+  }
   if (!is_gray) return std::optional<image_u8>{};
   return std::optional<image_u8>{std::move(gray)};
 }
