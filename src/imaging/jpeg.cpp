@@ -68,6 +68,17 @@ struct jpeg_reader {
   jpeg_reader& operator=(const jpeg_reader&) = delete;
 };
 
+// OpenCV's limit (CV_IO_MAX_IMAGE_PIXELS): a forged 1 KB header claiming 65500x65500
+// must not make us allocate gigabytes before the data runs out.
+constexpr std::uint64_t max_pixels = 1ULL << 30;
+
+bool too_large(const jpeg_decompress_struct& info, jpeg_failure& failure) {
+  if (static_cast<std::uint64_t>(info.image_width) * info.image_height <= max_pixels) return false;
+  std::snprintf(failure.message, sizeof failure.message, "%ux%u pixels is more than %llu",
+                info.image_width, info.image_height, static_cast<unsigned long long>(max_pixels));
+  return true;
+}
+
 tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failure& failure) {
   return core::fail(
       core::error_code::bad_image,
@@ -84,6 +95,7 @@ bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::strin
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
+  if (too_large(info, failure)) return false;
   digest.width = static_cast<int>(info.image_width);
   digest.height = static_cast<int>(info.image_height);
   digest.channels = info.num_components == 1 ? 1 : 3;
@@ -119,6 +131,7 @@ bool read_constant(jpeg_decompress_struct& info, jpeg_failure& failure, std::str
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
+  if (too_large(info, failure)) return false;
   jvirt_barray_ptr* planes = jpeg_read_coefficients(&info);
   constant = true;
   for (int c = 0; constant && c < info.num_components; ++c) {
@@ -165,6 +178,7 @@ bool read_gray(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
+  if (too_large(info, failure)) return false;
   const bool ycc = info.num_components == 3 && info.jpeg_color_space == JCS_YCbCr;
   if (info.num_components != 1 && !ycc) {
     is_gray = false;

@@ -164,6 +164,19 @@ TEST(codec_verify, a_truncated_jpeg_is_an_error_where_opencv_fills_grey) {
       << checked.error().message;
 }
 
+TEST(codec_verify, a_jpeg_header_claiming_a_giant_image_is_refused_before_allocating) {
+  auto jpeg = *encode_jpeg(make_image(16, 16, 1, 40), 95);  // flat: the costly check would run
+  const auto sof = jpeg.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  for (std::size_t k : {5u, 7u}) jpeg[sof + k] = '\xFF';  // 65500 x 65500, libjpeg's most
+  for (std::size_t k : {6u, 8u}) jpeg[sof + k] = '\xDC';
+  auto checked = verify_image(jpeg, "giant.jpg");
+  ASSERT_FALSE(checked);
+  EXPECT_NE(checked.error().message.find("65500x65500 pixels is more than"), std::string::npos)
+      << checked.error().message;
+  EXPECT_FALSE(detail::decode_jpeg_gray(jpeg, "giant.jpg"));
+}
+
 TEST(codec_verify, equal_content_gives_equal_hashes_and_blank_slices_are_constant) {
   const auto a = slice(64, 64, 1, 1), b = slice(64, 64, 1, 2);
   for (bool jpeg : {false, true}) {
