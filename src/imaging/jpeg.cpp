@@ -62,6 +62,9 @@ struct jpeg_reader {
     install_failure(failure);
     info.err = &failure.manager;
     jpeg_create_decompress(&info);
+    // A progressive JPEG keeps every coefficient of the image: past this, libjpeg stops
+    // with "Backing store not supported" instead of taking gigabytes for a forged header.
+    info.mem->max_memory_to_use = 512L << 20;
   }
   ~jpeg_reader() { jpeg_destroy_decompress(&info); }
   jpeg_reader(const jpeg_reader&) = delete;
