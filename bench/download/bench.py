@@ -192,9 +192,20 @@ try:
     }
     if "aws s3 cp --recursive" in rate:
         ratios["ctprep (with PNG conversion) / aws s3 cp"] = png / rate["aws s3 cp --recursive"]
+    # The same ratios taken within each round (the two runs minutes apart at most, under
+    # the same load), then the median over the rounds.
+    def paired(a, b):
+        return statistics.median(tb / ta for ta, tb in zip(times[a], times[b]))
+    paired_ratios = {
+        "ctprep (with PNG conversion) / boto3 16 threads (download only)":
+            paired("ctprep download (DICOM -> PNG)", "boto3 16 threads"),
+        "ctprep --no-convert / curl --parallel":
+            paired("ctprep download --keep-dicom --no-convert", "curl --parallel (16)"),
+    }
     print("ratios (objects/s, higher is better for ctprep):")
     for k, v in ratios.items():
-        print(f"  {k:66s} {v:6.2f}x")
+        extra = f"   (per round, median: {paired_ratios[k]:.2f}x)" if k in paired_ratios else ""
+        print(f"  {k:66s} {v:6.2f}x{extra}")
     os.makedirs(results_dir, exist_ok=True)
     peers_rate = {k: round(v, 1) for k, v in rate.items() if not k.startswith("ctprep")}
     with open(os.path.join(results_dir, "download.json"), "w") as f:
@@ -209,13 +220,20 @@ try:
                        {"task": "ctprep download with DICOM -> PNG (peers: download only)",
                         "unit": "objects/s", "ctprep": round(png, 1), "peers": peers_rate,
                         "ratio": round(png / rate["boto3 16 threads"], 2),
-                        "ratio_to": "boto3 16 threads"},
+                        "ratio_to": "boto3 16 threads",
+                        "ratio_per round (median)": round(paired_ratios[
+                            "ctprep (with PNG conversion) / boto3 16 threads (download only)"], 2),
+                        "ratio_ceiling, curl --parallel / boto3 16 threads": round(ceiling, 2)},
                        {"task": "ctprep download --keep-dicom --no-convert",
                         "unit": "objects/s", "ctprep": round(dcm, 1), "peers": peers_rate,
                         "ratio": round(dcm / rate["curl --parallel (16)"], 2),
-                        "ratio_to": "curl --parallel (16)"}],
+                        "ratio_to": "curl --parallel (16)",
+                        "ratio_per round (median)": round(paired_ratios[
+                            "ctprep --no-convert / curl --parallel"], 2)}],
                    "seconds": results,
                    "ratios": ratios, "ctprep_fetch_stage_objects_per_s": stage_rates,
+                   "ratios_per_round_median": paired_ratios,
+                   "seconds_per_round": times,
                    "server_cpu_seconds_per_run": server_cpu,
                    "ceiling_curl_over_boto3_16": ceiling, "notes": [aws_note] if aws_note else []}, f, indent=1)
         f.write("\n")

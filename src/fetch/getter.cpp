@@ -80,6 +80,10 @@ std::optional<std::string> md5_etag(std::string_view etag) {
 // by side): the bytes not yet absorbed stay in memory (the staging buffer of a streamed
 // body, or the body) until a transfer finishes or more than this has piled up.
 constexpr std::size_t md5_pending_cap = std::size_t{4} << 20;
+// And when at least md5_batch_lanes transfers have md5_batch_bytes waiting: lanes then
+// hold similar amounts, so few blocks are left to the scalar kernel when one finishes.
+constexpr std::size_t md5_batch_bytes = std::size_t{32} << 10;
+constexpr std::size_t md5_batch_lanes = 8;
 
 // A streamed body goes to its file in writes of whole 4 KB pages, at least this much at
 // a time (and the rest at the end). libcurl hands the body over in pieces of at most
@@ -154,15 +158,16 @@ struct transfer {
   void md5_consumed(std::size_t blocks) {
     if (opened) {
       stage_absorbed += 64 * blocks;
-      compact_stage();
     } else {
       md5_absorbed += 64 * blocks;
     }
   }
-  // Drops from the staging buffer what is both written and hashed, once that is most of it.
+  // Drops from the staging buffer what is both written and hashed. Called only when the
+  // buffer would grow otherwise: a body that fits the reservation made from its
+  // Content-Length is never moved.
   void compact_stage() {
     const std::size_t done = md5_wanted ? std::min(stage_written, stage_absorbed) : stage_written;
-    if (done == 0 || done < stage.size() / 2) return;
+    if (done == 0) return;
     stage.erase(0, done);
     stage_written -= done;
     stage_absorbed -= std::min(stage_absorbed, done);
@@ -183,7 +188,6 @@ struct transfer {
       left -= static_cast<std::size_t>(w);
       stage_written += static_cast<std::size_t>(w);
     }
-    compact_stage();
     return true;
   }
 };
@@ -200,6 +204,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   t->decide_md5();
   if (t->fd >= 0) {
+    if (t->stage.size() + n > t->stage.capacity()) t->compact_stage();
     t->stage.append(data, n);
     t->streamed += n;
     if (t->stage.size() - t->stage_written >= write_chunk && !t->write_stage(false)) return 0;
@@ -447,12 +452,14 @@ class engine {
         if (msg->msg != CURLMSG_DONE) continue;
         finish(msg->easy_handle, msg->data.result);
       }
+      std::size_t ready = 0;
+      bool over_cap = false;
       for (const auto& t : active_) {
-        if (t->md5_unabsorbed().size() > md5_pending_cap) {
-          absorb_md5(nullptr);
-          break;
-        }
+        const auto waiting = t->md5_unabsorbed().size();
+        ready += waiting >= md5_batch_bytes ? 1 : 0;
+        over_cap = over_cap || waiting > md5_pending_cap;
       }
+      if (over_cap || ready >= md5_batch_lanes) absorb_md5(nullptr);
       if (!active_.empty()) {
         int timeout_ms = 100;
         if (!retries_.empty()) {
