@@ -54,6 +54,34 @@ void install_failure(jpeg_failure& failure) {
   failure.ended_early = false;
 }
 
+// A decompressor with our error handling, destroyed on every path out.
+struct jpeg_reader {
+  jpeg_decompress_struct info{};
+  jpeg_failure failure{};
+  jpeg_reader() {
+    install_failure(failure);
+    info.err = &failure.manager;
+    jpeg_create_decompress(&info);
+    // A progressive JPEG keeps every coefficient of the image: past this, libjpeg stops
+    // with "Backing store not supported" instead of taking gigabytes for a forged header.
+    info.mem->max_memory_to_use = 512L << 20;
+  }
+  ~jpeg_reader() { jpeg_destroy_decompress(&info); }
+  jpeg_reader(const jpeg_reader&) = delete;
+  jpeg_reader& operator=(const jpeg_reader&) = delete;
+};
+
+// OpenCV's limit (CV_IO_MAX_IMAGE_PIXELS): a forged 1 KB header claiming 65500x65500
+// must not make us allocate gigabytes before the data runs out.
+constexpr std::uint64_t max_pixels = 1ULL << 30;
+
+bool too_large(const jpeg_decompress_struct& info, jpeg_failure& failure) {
+  if (static_cast<std::uint64_t>(info.image_width) * info.image_height <= max_pixels) return false;
+  std::snprintf(failure.message, sizeof failure.message, "%ux%u pixels is more than %llu",
+                info.image_width, info.image_height, static_cast<unsigned long long>(max_pixels));
+  return true;
+}
+
 tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failure& failure) {
   return core::fail(
       core::error_code::bad_image,
@@ -70,6 +98,7 @@ bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::strin
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
+  if (too_large(info, failure)) return false;
   digest.width = static_cast<int>(info.image_width);
   digest.height = static_cast<int>(info.image_height);
   digest.channels = info.num_components == 1 ? 1 : 3;
@@ -105,6 +134,7 @@ bool read_constant(jpeg_decompress_struct& info, jpeg_failure& failure, std::str
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
+  if (too_large(info, failure)) return false;
   jvirt_barray_ptr* planes = jpeg_read_coefficients(&info);
   constant = true;
   for (int c = 0; constant && c < info.num_components; ++c) {
@@ -151,6 +181,7 @@ bool read_gray(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_
   jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&info, TRUE);
+  if (too_large(info, failure)) return false;
   const bool ycc = info.num_components == 3 && info.jpeg_color_space == JCS_YCbCr;
   if (info.num_components != 1 && !ycc) {
     is_gray = false;
@@ -229,35 +260,26 @@ bool write_gray(jpeg_compress_struct& info, jpeg_failure& failure, const gray_pi
 }  // namespace
 
 core::result<image_digest> verify_jpeg(std::string_view bytes, std::string_view origin) {
-  jpeg_decompress_struct info{};
-  jpeg_failure failure{};
-  install_failure(failure);
-  info.err = &failure.manager;
-  jpeg_create_decompress(&info);
+  jpeg_reader reader;
   image_digest digest;
   thread_local std::vector<std::uint8_t> row;
   bool flat = false;
-  bool ok = read_scaled(info, failure, bytes, digest, row, flat);
-  if (ok && flat) ok = read_constant(info, failure, bytes, digest.constant);
-  jpeg_destroy_decompress(&info);
-  if (!ok) return jpeg_error(origin, failure);
+  bool ok = read_scaled(reader.info, reader.failure, bytes, digest, row, flat);
+  if (ok && flat) ok = read_constant(reader.info, reader.failure, bytes, digest.constant);
+  if (!ok) return jpeg_error(origin, reader.failure);
   digest.content_hash = jpeg_content_hash(bytes);
   return digest;
 }
 
 core::result<std::optional<image_u8>> decode_jpeg_gray(std::string_view bytes,
                                                        std::string_view origin) {
-  jpeg_decompress_struct info{};
-  jpeg_failure failure{};
-  install_failure(failure);
-  info.err = &failure.manager;
-  jpeg_create_decompress(&info);
+  jpeg_reader reader;
   image_u8 gray;
   thread_local std::vector<std::uint8_t> row;
   bool is_gray = false;
-  const bool ok = read_gray(info, failure, bytes, gray, row, is_gray);
-  jpeg_destroy_decompress(&info);
-  if (!ok) return jpeg_error(origin, failure);
+  if (!read_gray(reader.info, reader.failure, bytes, gray, row, is_gray)) {
+    return jpeg_error(origin, reader.failure);
+  }
   if (!is_gray) return std::optional<image_u8>{};
   return std::optional<image_u8>{std::move(gray)};
 }

@@ -173,11 +173,19 @@ core::result<std::optional<image_u8>> decode_png_8bit(std::string_view bytes,
       seen_end = true;
     } else if (type == "PLTE") {
       return std::optional<image_u8>{};
+    } else if (type[0] >= 'A' && type[0] <= 'Z') {  // section 5.4: must not be ignored
+      return corrupt(fmt::format("unknown critical chunk '{}' at byte {}", type, at));
     }
     at += 12 + length;
   }
   const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(samples);
   const std::size_t expected = static_cast<std::size_t>(height) * (stride + 1);
+  // Deflate cannot expand data more than 1032 times: less IDAT than that means the
+  // image data was cut (checked before allocating, so a forged IHDR costs nothing).
+  if (expected / 1032 > compressed.size() + 1) {
+    return corrupt(fmt::format("its image data ({} bytes) cannot hold {}x{} pixels",
+                               compressed.size(), width, height));
+  }
   thread_local std::vector<std::uint8_t> raw;
   raw.resize(expected);
   std::size_t produced = 0;

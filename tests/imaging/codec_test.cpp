@@ -97,6 +97,24 @@ TEST(codec_png, corrupt_and_truncated_files_are_named_errors) {
   ASSERT_FALSE(cut);
   EXPECT_NE(cut.error().message.find("runs past the end of the file"), std::string::npos)
       << cut.error().message;
+  // An unknown critical chunk (upper-case first letter) must not be skipped.
+  const std::string chunk("\0\0\0\0ZZZZ", 8);
+  std::string critical = png.substr(0, 33) + chunk;
+  const auto zzzz_crc = [](std::string_view typed) {  // CRC-32 of "ZZZZ", bitwise
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (unsigned char b : typed) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return c ^ 0xFFFFFFFFu;
+  }(std::string_view(chunk).substr(4));
+  for (int k = 3; k >= 0; --k) critical.push_back(static_cast<char>(zzzz_crc >> (8 * k)));
+  critical += png.substr(33);
+  auto unknown = decode_image(critical, "critical.png");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("unknown critical chunk 'ZZZZ' at byte 33"),
+            std::string::npos)
+      << unknown.error().message;
   auto no_end = decode_image(png.substr(0, png.size() - 12), "no_end.png");
   ASSERT_FALSE(no_end);
   EXPECT_NE(no_end.error().message.find("no IEND"), std::string::npos) << no_end.error().message;
@@ -144,6 +162,19 @@ TEST(codec_verify, a_truncated_jpeg_is_an_error_where_opencv_fills_grey) {
   ASSERT_FALSE(checked);
   EXPECT_NE(checked.error().message.find("'cut.jpg' is truncated"), std::string::npos)
       << checked.error().message;
+}
+
+TEST(codec_verify, a_jpeg_header_claiming_a_giant_image_is_refused_before_allocating) {
+  auto jpeg = *encode_jpeg(make_image(16, 16, 1, 40), 95);  // flat: the costly check would run
+  const auto sof = jpeg.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  for (std::size_t k : {5u, 7u}) jpeg[sof + k] = '\xFF';  // 65500 x 65500, libjpeg's most
+  for (std::size_t k : {6u, 8u}) jpeg[sof + k] = '\xDC';
+  auto checked = verify_image(jpeg, "giant.jpg");
+  ASSERT_FALSE(checked);
+  EXPECT_NE(checked.error().message.find("65500x65500 pixels is more than"), std::string::npos)
+      << checked.error().message;
+  EXPECT_FALSE(detail::decode_jpeg_gray(jpeg, "giant.jpg"));
 }
 
 TEST(codec_verify, equal_content_gives_equal_hashes_and_blank_slices_are_constant) {
