@@ -190,19 +190,7 @@ TEST_F(download_cli, a_no_convert_run_killed_mid_body_resumes_with_exact_files) 
   auto a = args({"--keep-dicom", (dir_ / "dicom").string(), "--no-convert", "--jobs", "1",
                  "--stall-timeout", "120", "--quiet"});
   a[2] = (dir_ / "big.csv").string();
-  std::vector<char*> argv;
-  std::string binary = CTPREP_BINARY;
-  argv.push_back(binary.data());
-  for (auto& s : a) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const pid_t pid = testing::start_ctprep(a);
   ASSERT_GT(pid, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (server_->count_requests({"\"key\":\"101/2.dcm\""}) == 0 &&
@@ -442,19 +430,7 @@ TEST_F(download_convert_cli, a_run_killed_half_way_resumes_to_a_complete_pool) {
   // stops there, having finished slices 9 (FP first), 1, 2, 3, 4.
   server_->set_faults(R"({"ct/200/7.dcm": ["stall"]})", /*stall_ms=*/60000);
   auto a = args({"--jobs", "1", "--stall-timeout", "120", "--quiet"});
-  std::vector<char*> argv;
-  std::string binary = CTPREP_BINARY;
-  argv.push_back(binary.data());
-  for (auto& s : a) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  const pid_t pid = testing::start_ctprep(a);
   ASSERT_GT(pid, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (server_->count_requests({"\"key\":\"200/7.dcm\""}) == 0 &&

@@ -136,20 +136,8 @@ TEST(cli_run, a_run_killed_half_way_and_rerun_ends_with_the_same_bytes) {
   // download stage is left out: its own resume is tested in download_test.cpp, and a
   // re-run download fetches --max-images *more* slices by design (what is already in the
   // pool counts as present).
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto args = no_download(killed.path());
-    std::vector<char*> argv;
-    std::string binary = CTPREP_BINARY;
-    argv.push_back(binary.data());
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::freopen("/dev/null", "w", stdout);
-    std::freopen("/dev/null", "w", stderr);
-    ::execv(binary.c_str(), argv.data());
-    std::_Exit(127);
-  }
+  const pid_t child = testing::start_ctprep(no_download(killed.path()));
+  ASSERT_GT(child, 0);
   // Kill it in the middle of prepare: once its staging folder holds some images (or after
   // 20 s, whatever stage that is).
   const auto staging = killed / "data" / "training_datasets" / "v4" / ".ctprep-staging";

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -48,6 +49,21 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 }  // namespace
+
+int start_ctprep(std::vector<std::string> args) {
+  std::string binary = CTPREP_BINARY;
+  std::vector<char*> argv{binary.data()};
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    ::execv(binary.c_str(), argv.data());
+    std::_Exit(127);
+  }
+  return pid;
+}
 
 run_result run_ctprep(const std::vector<std::string>& args) {
   temp_dir scratch;

@@ -34,6 +34,9 @@ struct run_result {
 
 // Runs the built ctprep with the arguments (each one shell-quoted), capturing output.
 [[nodiscard]] run_result run_ctprep(const std::vector<std::string>& args);
+// Starts the built ctprep with the arguments, its output sent to /dev/null, without
+// waiting (for tests that kill it half-way). Returns the child's pid, or -1.
+[[nodiscard]] int start_ctprep(std::vector<std::string> args);
 
 [[nodiscard]] std::string read_text(const std::filesystem::path& path);
 void write_text(const std::filesystem::path& path, const std::string& text);
