@@ -29,6 +29,23 @@ affine compose(const affine& a, const affine& b) {
           a[3] * b[0] + a[4] * b[3], a[3] * b[1] + a[4] * b[4], a[3] * b[2] + a[4] * b[5] + a[5]};
 }
 
+// A matrix on continuous coordinates (the boxes' convention: pixel i spans [i, i+1]) as
+// the matrix on pixel indices that cv::warpAffine applies (pixel i's centre is i + 0.5):
+// x' = A x + t on centres becomes x_i' = A x_i + (A (0.5, 0.5) + t - 0.5). Using the box
+// matrix on indices directly shifted a flipped image by one pixel against its boxes and
+// left a black first column.
+affine to_pixel_indices(const affine& m) {
+  return {m[0], m[1], m[2] + 0.5 * (m[0] + m[1]) - 0.5,
+          m[3], m[4], m[5] + 0.5 * (m[3] + m[4]) - 0.5};
+}
+
+void warp(const cv::Mat& src, cv::Mat& dst, const affine& continuous) {
+  const affine p = to_pixel_indices(continuous);
+  const cv::Mat mm = (cv::Mat_<double>(2, 3) << p[0], p[1], p[2], p[3], p[4], p[5]);
+  cv::warpAffine(src, dst, mm, src.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                 cv::Scalar::all(0));
+}
+
 // The whole pipeline from `src` into `img` (gray or 3-channel; `bgr` says the channel
 // order for CLAHE). The geometric steps (flip, shift-scale-rotate, crop resized back)
 // are drawn and applied to the boxes one by one, in order, but their pixels are moved by
@@ -52,7 +69,8 @@ void augment_mat(const cv::Mat& src, cv::Mat& img, std::vector<tracked_box>& box
     const double a = angle * M_PI / 180.0;
     const double alpha = scale * std::cos(a), beta = scale * std::sin(a);
     const double cx = w / 2.0, cy = h / 2.0;
-    // cv::getRotationMatrix2D, then the shift in pixels.
+    // cv::getRotationMatrix2D about the image centre (w/2, h/2 in continuous coordinates),
+    // then the shift in pixels.
     const affine ssr = {alpha, beta,  (1 - alpha) * cx - beta * cy + dx * w,
                         -beta, alpha, beta * cx + (1 - alpha) * cy + dy * h};
     m = compose(ssr, m);
@@ -82,17 +100,15 @@ void augment_mat(const cv::Mat& src, cv::Mat& img, std::vector<tracked_box>& box
         std::min(h, static_cast<int>(std::ceil(uy1 + random.uniform(0, std::max(0.0, h - uy1)))));
     if (x1 - x0 >= 2 && y1 - y0 >= 2 && (x0 > 0 || y0 > 0 || x1 < w || y1 < h)) {
       const double sx = static_cast<double>(w) / (x1 - x0), sy = static_cast<double>(h) / (y1 - y0);
-      // cv::resize's pixel-centre convention: x' = (x - x0 + 0.5) * sx - 0.5.
-      const affine crop = {sx, 0, (0.5 - x0) * sx - 0.5, 0, sy, (0.5 - y0) * sy - 0.5};
+      // On pixel indices this is cv::resize's x' = (x - x0 + 0.5) * sx - 0.5.
+      const affine crop = {sx, 0, -x0 * sx, 0, sy, -y0 * sy};
       m = compose(crop, m);
       moved = true;
-      move_boxes(boxes, {sx, 0, -x0 * sx, 0, sy, -y0 * sy}, w, h);
+      move_boxes(boxes, crop, w, h);
     }
   }
   if (moved) {
-    const cv::Mat mm = (cv::Mat_<double>(2, 3) << m[0], m[1], m[2], m[3], m[4], m[5]);
-    cv::warpAffine(src, img, mm, src.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
-                   cv::Scalar::all(0));
+    warp(src, img, m);
   } else {
     src.copyTo(img);
   }
@@ -199,6 +215,16 @@ std::size_t filter_boxes(std::vector<tracked_box>& boxes) {
     return t.visible < min_visibility || b.w < 1.0 || b.h < 1.0 || b.w * b.h < min_box_area;
   });
   return before - boxes.size();
+}
+
+image_u8 warp_image(const image_u8& image, const std::array<double, 6>& m) {
+  const cv::Mat view(image.height, image.width, CV_8UC(image.channels),
+                     const_cast<std::uint8_t*>(image.pixels.data()));
+  cv::Mat moved;
+  warp(view, moved, m);
+  image_u8 out{moved.cols, moved.rows, moved.channels(), {}};
+  out.pixels.assign(moved.data, moved.data + moved.total() * moved.elemSize());
+  return out;
 }
 
 augmented_image augment(const image_u8& image, const std::vector<labeled_box>& boxes,

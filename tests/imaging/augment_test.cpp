@@ -56,6 +56,49 @@ image_u8 test_image(int n) {
   return im;
 }
 
+TEST(augment_pixels, a_flip_sends_column_x_to_w_minus_1_minus_x_with_no_black_column) {
+  auto im = make_image(7, 3, 1);
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 7; ++x) im.row(y)[x] = static_cast<std::uint8_t>(10 + 30 * x + y);
+  const auto flipped = warp_image(im, {-1, 0, 7, 0, 1, 0});
+  for (int y = 0; y < 3; ++y)
+    for (int x = 0; x < 7; ++x) EXPECT_EQ(flipped.row(y)[x], im.row(y)[6 - x]) << x << "," << y;
+  // A quarter turn of a square, (x, y) -> (y, w - x): pixel (i, j) lands on (j, w-1-i).
+  auto sq = make_image(5, 5, 1);
+  for (std::size_t k = 0; k < sq.pixels.size(); ++k)
+    sq.pixels[k] = static_cast<std::uint8_t>(k + 1);
+  const auto turned = warp_image(sq, {0, 1, 0, -1, 0, 5});
+  for (int j = 0; j < 5; ++j)
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(turned.row(4 - i)[j], sq.row(j)[i]);
+}
+
+TEST(augment_pixels, a_rotated_box_and_the_pixels_it_marks_stay_together) {
+  // A white 30x20 rectangle exactly under its box, moved by a 30 degree rotation with
+  // scale 1.2 about the centre plus a shift: the intensity centroid of the warped image
+  // is the centre of the moved box. (Warping pixel indices with the box matrix put them
+  // 0.3 px apart.)
+  auto im = make_image(100, 100, 1);
+  for (int y = 40; y < 60; ++y)
+    for (int x = 35; x < 65; ++x) im.row(y)[x] = 255;
+  const double a = 1.2 * std::cos(M_PI / 6), b = 1.2 * std::sin(M_PI / 6);
+  const std::array<double, 6> m = {a,  b, (1 - a) * 50 - b * 50 + 4,
+                                   -b, a, b * 50 + (1 - a) * 50 - 3};
+  std::vector<tracked_box> boxes = {{{1, {35, 40, 30, 20}}, 1.0}};
+  move_boxes(boxes, m, 100, 100);
+  const auto moved = warp_image(im, m);
+  double mass = 0, cx = 0, cy = 0;
+  for (int y = 0; y < 100; ++y) {
+    for (int x = 0; x < 100; ++x) {
+      const double v = moved.row(y)[x];
+      mass += v, cx += v * (x + 0.5), cy += v * (y + 0.5);
+    }
+  }
+  const auto& box = boxes[0].box.bbox;
+  EXPECT_NEAR(cx / mass, box.x + box.w / 2, 0.05);
+  EXPECT_NEAR(cy / mass, box.y + box.h / 2, 0.05);
+  EXPECT_NEAR(mass / 255.0, 30 * 20 * 1.2 * 1.2, 30 * 20 * 0.02);  // area scales by s^2
+}
+
 TEST(augment, is_reproducible_for_a_key_and_boxes_stay_inside) {
   const auto im = test_image(128);
   const std::vector<labeled_box> boxes = {{2, {30, 30, 40, 40}}, {4, {80, 10, 30, 60}}};

@@ -44,6 +44,12 @@ struct tracked_box {
 void move_boxes(std::vector<tracked_box>& boxes, const std::array<double, 6>& m, int width,
                 int height);
 
+// Moves the pixels by the same matrix as move_boxes, on the same continuous coordinates
+// (pixel i spans [i, i+1], so its centre is i + 0.5), bilinear, black outside: a box and
+// the pixels it marks stay together. A horizontal flip {-1, 0, w, 0, 1, 0} sends column
+// x to w - 1 - x exactly.
+[[nodiscard]] image_u8 warp_image(const image_u8& image, const std::array<double, 6>& m);
+
 // Keeps the boxes with visible >= min_visibility, area >= min_box_area and both sides
 // >= 1 px; returns how many were dropped.
 std::size_t filter_boxes(std::vector<tracked_box>& boxes);
