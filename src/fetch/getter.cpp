@@ -550,23 +550,12 @@ class engine {
     }
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     if (t->headers != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
-    curl_easy_setopt(
-        e, CURLOPT_LOW_SPEED_TIME,
-        static_cast<long>(std::max<long long>(1, options_.low_speed_time.count() / 1000)));
-    if (options_.total_timeout.count() > 0) {
-      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
-    }
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "ctprep/" CTPREP_VERSION);
+    detail::apply_transfer_options(e, options_, t->errbuf);
     // curl's own tool reads with 100 KB buffers: a sixth of the recv calls and body
     // callbacks of libcurl's default 16 KB.
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 102400L);

@@ -54,15 +54,7 @@ attempt put_once(CURL* e, const put_item& item, const std::string& body,
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &keep_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &answer);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options.connect_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
-  curl_easy_setopt(
-      e, CURLOPT_LOW_SPEED_TIME,
-      static_cast<long>(std::max<long long>(1, options.low_speed_time.count() / 1000)));
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "ctprep/" CTPREP_VERSION);
+  detail::apply_transfer_options(e, options, errbuf);
   attempt a;
   if (const auto rc = curl_easy_perform(e); rc != CURLE_OK) {
     a.retry = true;

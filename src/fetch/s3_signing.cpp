@@ -1,5 +1,7 @@
 #include "s3_signing.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
@@ -37,6 +39,21 @@ std::string to_hex(const unsigned char* bytes, std::size_t size) {
     out.push_back(hex[bytes[i] & 15]);
   }
   return out;
+}
+
+void apply_transfer_options(CURL* easy, const transfer_options& options, char* errbuf) {
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options.connect_timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
+  curl_easy_setopt(
+      easy, CURLOPT_LOW_SPEED_TIME,
+      static_cast<long>(std::max<long long>(1, options.low_speed_time.count() / 1000)));
+  if (options.total_timeout.count() > 0) {
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
+  }
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, "ctprep/" CTPREP_VERSION);
 }
 
 }  // namespace ctprep::fetch::detail

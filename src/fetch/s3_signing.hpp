@@ -1,5 +1,5 @@
-// How an S3 request is signed (and bodies digested), shared by GET (getter.cpp) and PUT
-// (putter.cpp).
+// How an S3 request is set up, signed (and bodies digested), shared by GET (getter.cpp)
+// and PUT (putter.cpp).
 #pragma once
 
 #include <cstddef>
@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "ctprep/fetch/credentials.hpp"
+#include "ctprep/fetch/getter.hpp"
 
 namespace ctprep::fetch::detail {
 
@@ -22,6 +23,10 @@ inline constexpr const char* empty_body_sha256 =
 [[nodiscard]] curl_slist* sign_s3_request(CURL* easy, const credentials& creds,
                                           std::string_view region, std::string_view payload_sha256,
                                           curl_slist* headers);
+
+// What every request of ours sets, GET or PUT: no signals, the error buffer, the
+// connect, low-speed and total timeouts of `options`, and the user agent.
+void apply_transfer_options(CURL* easy, const transfer_options& options, char* errbuf);
 
 // Lower-case hex digest of bytes (OpenSSL): MD5 for ETag checks, SHA-256 for payloads.
 enum class digest { md5, sha256 };

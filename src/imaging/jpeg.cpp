@@ -82,6 +82,15 @@ bool too_large(const jpeg_decompress_struct& info, jpeg_failure& failure) {
   return true;
 }
 
+// Points libjpeg at `bytes` and reads the header; false for a header over max_pixels.
+// Called after the caller's setjmp: a libjpeg error longjmps back to it.
+bool read_header(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes) {
+  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&info, TRUE);
+  return !too_large(info, failure);
+}
+
 tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failure& failure) {
   return core::fail(
       core::error_code::bad_image,
@@ -95,10 +104,7 @@ tl::unexpected<core::error> jpeg_error(std::string_view origin, const jpeg_failu
 bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
                  image_digest& digest, std::vector<std::uint8_t>& row, bool& flat) {
   if (setjmp(failure.jump) != 0) return false;
-  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
-               static_cast<unsigned long>(bytes.size()));
-  jpeg_read_header(&info, TRUE);
-  if (too_large(info, failure)) return false;
+  if (!read_header(info, failure, bytes)) return false;
   digest.width = static_cast<int>(info.image_width);
   digest.height = static_cast<int>(info.image_height);
   digest.channels = info.num_components == 1 ? 1 : 3;
@@ -131,10 +137,7 @@ bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::strin
 bool read_constant(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
                    bool& constant) {
   if (setjmp(failure.jump) != 0) return false;
-  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
-               static_cast<unsigned long>(bytes.size()));
-  jpeg_read_header(&info, TRUE);
-  if (too_large(info, failure)) return false;
+  if (!read_header(info, failure, bytes)) return false;
   jvirt_barray_ptr* planes = jpeg_read_coefficients(&info);
   constant = true;
   for (int c = 0; constant && c < info.num_components; ++c) {
@@ -178,10 +181,7 @@ std::uint64_t jpeg_content_hash(std::string_view bytes) {
 bool read_gray(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
                image_u8& gray, std::vector<std::uint8_t>& row, bool& is_gray) {
   if (setjmp(failure.jump) != 0) return false;
-  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(bytes.data()),
-               static_cast<unsigned long>(bytes.size()));
-  jpeg_read_header(&info, TRUE);
-  if (too_large(info, failure)) return false;
+  if (!read_header(info, failure, bytes)) return false;
   const bool ycc = info.num_components == 3 && info.jpeg_color_space == JCS_YCbCr;
   if (info.num_components != 1 && !ycc) {
     is_gray = false;

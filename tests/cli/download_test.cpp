@@ -42,6 +42,15 @@ std::string big_blob(int i) {
   return s;
 }
 
+// Waits (up to 60 s) until the server has seen a request for `key`.
+void wait_for_request(const testing::s3_server& server, const std::string& key) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (server.count_requests({fmt::format("\"key\":\"{}\"", key)}) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    ::usleep(50000);
+  }
+}
+
 class download_cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -192,11 +201,7 @@ TEST_F(download_cli, a_no_convert_run_killed_mid_body_resumes_with_exact_files) 
   a[2] = (dir_ / "big.csv").string();
   const pid_t pid = testing::start_ctprep(a);
   ASSERT_GT(pid, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (server_->count_requests({"\"key\":\"101/2.dcm\""}) == 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    ::usleep(50000);
-  }
+  wait_for_request(*server_, "101/2.dcm");
   ::usleep(500000);  // half of the body arrives, then the server stalls
   ::kill(pid, SIGKILL);
   int status = 0;
@@ -432,11 +437,7 @@ TEST_F(download_convert_cli, a_run_killed_half_way_resumes_to_a_complete_pool) {
   auto a = args({"--jobs", "1", "--stall-timeout", "120", "--quiet"});
   const pid_t pid = testing::start_ctprep(a);
   ASSERT_GT(pid, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (server_->count_requests({"\"key\":\"200/7.dcm\""}) == 0 &&
-         std::chrono::steady_clock::now() < deadline) {
-    ::usleep(50000);
-  }
+  wait_for_request(*server_, "200/7.dcm");
   ::usleep(300000);  // let the conversions before the stall finish (or not: either is fine)
   ::kill(pid, SIGKILL);
   int status = 0;
