@@ -49,7 +49,7 @@ namespace ctprep::imaging::detail {
                                                          int quality, bool as_colour);
 
 // An 8-bit gray or RGB image as PNG: the SUB filter on every row and one IDAT chunk
-// (zlib level 1, Z_RLE, as OpenCV's default PNG settings but without libpng). `pixels`: `height`
+// (igzip level 1 from ISA-L, without libpng). `pixels`: `height`
 // rows of `width * channels` bytes, `stride` bytes apart; `channels` 1 or 3. `gray_as_rgb` writes a
 // gray image (channels 1) as RGB with R = G = B. No ancillary chunks, so the bytes depend on the
 // pixels only.

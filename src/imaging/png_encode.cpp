@@ -1,13 +1,17 @@
 // PNG writing without libpng: the SUB filter (CT rows are smooth, so their differences
 // compress well, and SUB costs one subtraction a byte, where libpng's adaptive choice
-// tries all five filters) and one whole-buffer zlib stream at level 1 with the Z_RLE
-// strategy (measured on CT slices: faster than libdeflate's level 1, which searches
-// matches at every distance, for files within a few percent of its size). W3C PNG
-// specification (2nd ed.) sections 5 (chunks), 9.2 (filter type 1) and 11.2.2 (IHDR).
+// tries all five filters) and one whole-buffer zlib stream from ISA-L's igzip at its
+// level 1. Measured on 512x512 CT slices of a v4 release: 0.73 ms a slice against
+// 3.0 ms for zlib's level 1 with Z_RLE (OpenCV's default PNG settings) and 2.7 ms for
+// libdeflate's level 1, for files about 6% larger than zlib's. igzip picks its code
+// for the CPU (SSE, AVX2, AVX-512) at run time: the bytes are the same from run to run
+// and whatever --jobs on one machine; another CPU may write other bytes for the same
+// pixels. W3C PNG specification (2nd ed.) sections 5 (chunks), 9.2 (filter type 1)
+// and 11.2.2 (IHDR).
 #include <vector>
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include <fmt/format.h>
 
@@ -38,6 +42,31 @@ std::size_t open_chunk(std::string& out, std::string_view type) {
   put_u32(out, 0);
   out.append(type);
   return at;
+}
+
+// One zlib stream (RFC 1950) of `in` at igzip's level 1 into `out`; its size.
+core::result<std::size_t> deflate_zlib(const std::vector<std::uint8_t>& in, std::uint8_t* out,
+                                       std::size_t capacity) {
+  thread_local std::vector<std::uint8_t> level_buffer(ISAL_DEF_LVL1_DEFAULT);
+  isal_zstream stream;
+  isal_deflate_init(&stream);
+  stream.level = 1;
+  stream.level_buf = level_buffer.data();
+  stream.level_buf_size = static_cast<std::uint32_t>(level_buffer.size());
+  stream.gzip_flag = IGZIP_ZLIB;
+  stream.end_of_stream = 1;
+  stream.flush = NO_FLUSH;
+  stream.next_in = const_cast<std::uint8_t*>(in.data());
+  stream.avail_in = static_cast<std::uint32_t>(in.size());
+  stream.next_out = out;
+  stream.avail_out = static_cast<std::uint32_t>(capacity);
+  const int status = isal_deflate(&stream);
+  if (status != COMP_OK || stream.internal_state.state != ZSTATE_END) {
+    return core::fail(
+        core::error_code::internal,
+        fmt::format("igzip: deflate of {} bytes failed (status {})", in.size(), status));
+  }
+  return static_cast<std::size_t>(stream.total_out);
 }
 
 }  // namespace
@@ -78,11 +107,9 @@ core::result<std::string> encode_png_sub(const std::uint8_t* pixels, int width, 
       out[i] = static_cast<std::uint8_t>(in[i] - in[i - bpp]);
     }
   }
-  z_stream z{};
-  if (deflateInit2(&z, 1, Z_DEFLATED, 15, 8, Z_RLE) != Z_OK) {
-    return core::fail(core::error_code::internal, "zlib: deflateInit2 failed");
-  }
-  const std::size_t bound = deflateBound(&z, static_cast<uLong>(filtered.size()));
+  // Stored blocks bound what deflate writes for any input: 5 bytes per 64 KiB block,
+  // plus the zlib header and Adler-32.
+  const std::size_t bound = filtered.size() + (filtered.size() >> 12) + 64;
 
   std::string png("\x89PNG\r\n\x1a\n", 8);
   png.reserve(8 + 25 + 12 + bound + 12);
@@ -96,15 +123,10 @@ core::result<std::string> encode_png_sub(const std::uint8_t* pixels, int width, 
   at = open_chunk(png, "IDAT");
   const std::size_t data_at = png.size();
   png.resize(data_at + bound);
-  z.next_in = filtered.data();
-  z.avail_in = static_cast<uInt>(filtered.size());
-  z.next_out = reinterpret_cast<Bytef*>(png.data() + data_at);
-  z.avail_out = static_cast<uInt>(bound);
-  const int status = deflate(&z, Z_FINISH);
-  const std::size_t written = z.total_out;
-  deflateEnd(&z);
-  if (status != Z_STREAM_END) return core::fail(core::error_code::internal, "zlib: deflate failed");
-  png.resize(data_at + written);
+  auto written =
+      deflate_zlib(filtered, reinterpret_cast<std::uint8_t*>(png.data() + data_at), bound);
+  if (!written) return tl::unexpected(written.error());
+  png.resize(data_at + *written);
   close_chunk(png, at);
   at = open_chunk(png, "IEND");
   close_chunk(png, at);

@@ -36,9 +36,9 @@ struct image_u16 {
 // compression 0..9 (zlib level); 1 is fast with small files for CT slices.
 [[nodiscard]] core::result<std::string> encode_png(const image_u8& image, int compression = 1);
 [[nodiscard]] core::result<std::string> encode_png(const image_u16& image, int compression = 1);
-// zlib level 1 with the Z_RLE strategy and the SUB filter on every row (OpenCV's own
-// default): about 3x faster than encode_png(image, 1) and smaller on CT slices, whose
-// rows are smooth runs. What `convert` writes.
+// The SUB filter on every row and one deflate stream from ISA-L's igzip at level 1:
+// about 4x faster than zlib's level 1 with Z_RLE (OpenCV's default) on CT slices, whose
+// rows are smooth runs, for files about 6% larger. What `convert` writes.
 [[nodiscard]] core::result<std::string> encode_png_fast(const image_u8& image);
 [[nodiscard]] core::result<std::string> encode_jpeg(const image_u8& image, int quality = 95);
 
