@@ -101,6 +101,7 @@ class bit_reader {
     next_ += (63 - available_) >> 3;
     available_ |= 56;
   }
+  [[nodiscard]] unsigned available() const { return available_; }
   [[nodiscard]] std::uint64_t peek(int n) const { return buffer_ >> (64 - n); }
   void drop(int n) {
     buffer_ <<= n;
