@@ -245,6 +245,51 @@ std::uint64_t jpeg_content_hash(std::string_view bytes) {
   return core::content_hash(bytes);
 }
 
+// Whether the frame is one this file reads and writes as raw planes (jpeg_read_raw_data,
+// jpeg_write_raw_data): one component, or YCbCr 4:2:0 (luma 2x2, chroma 1x1), with the
+// size a whole number of MCUs, so no plane has edge padding: the planes are then exactly
+// what the scanline path's (null) colour conversion, down- and replicating upsampling
+// would give or take, without those passes and copies.
+bool whole_mcus(int width, int height, int components) {
+  const int mcu = components == 1 ? DCTSIZE : 2 * DCTSIZE;
+  return width > 0 && height > 0 && width % mcu == 0 && height % mcu == 0;
+}
+
+bool is_plain_420(const jpeg_decompress_struct& info) {
+  const jpeg_component_info* c = info.comp_info;
+  return c[0].h_samp_factor == 2 && c[0].v_samp_factor == 2 && c[1].h_samp_factor == 1 &&
+         c[1].v_samp_factor == 1 && c[2].h_samp_factor == 1 && c[2].v_samp_factor == 1;
+}
+
+// The raw-plane decode of read_gray: luma straight into `gray`'s rows, chroma into a
+// scratch band that is checked for 128 (neutral) and dropped.
+void read_gray_raw(jpeg_decompress_struct& info, image_u8& gray, std::vector<std::uint8_t>& row,
+                   bool& is_gray) {
+  const bool ycc = info.num_components == 3;
+  info.raw_data_out = TRUE;
+  jpeg_start_decompress(&info);
+  const int band = info.max_v_samp_factor * DCTSIZE;  // luma rows per call: 8 or 16
+  const auto chroma_width = static_cast<std::size_t>(info.image_width) / 2;
+  if (ycc) row.resize(chroma_width * 2 * DCTSIZE);
+  JSAMPROW luma[2 * DCTSIZE], cb[DCTSIZE], cr[DCTSIZE];
+  for (int i = 0; ycc && i < DCTSIZE; ++i) {
+    cb[i] = row.data() + static_cast<std::size_t>(i) * chroma_width;
+    cr[i] = row.data() + static_cast<std::size_t>(DCTSIZE + i) * chroma_width;
+  }
+  JSAMPARRAY planes[3] = {luma, cb, cr};
+  while (info.output_scanline < info.output_height) {
+    for (int i = 0; i < band; ++i) luma[i] = gray.row(static_cast<int>(info.output_scanline) + i);
+    jpeg_read_raw_data(&info, planes, static_cast<JDIMENSION>(band));
+    if (!ycc) continue;
+    std::uint8_t off = 0;
+    for (const std::uint8_t c : row) off |= static_cast<std::uint8_t>(c ^ 128);
+    if (off != 0) {
+      is_gray = false;
+      return;
+    }
+  }
+}
+
 // Decodes into `gray` when the JPEG is gray; `is_gray` false for colour.
 bool read_gray(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
                image_u8& gray, std::vector<std::uint8_t>& row, bool& is_gray) {
@@ -256,12 +301,21 @@ bool read_gray(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_
     return true;
   }
   info.out_color_space = ycc ? JCS_YCbCr : JCS_GRAYSCALE;
+  gray = make_image(static_cast<int>(info.image_width), static_cast<int>(info.image_height), 1);
+  is_gray = true;
+  if (whole_mcus(gray.width, gray.height, info.num_components) && (!ycc || is_plain_420(info))) {
+    read_gray_raw(info, gray, row, is_gray);
+    if (!is_gray) {
+      jpeg_abort_decompress(&info);
+      return true;
+    }
+    jpeg_finish_decompress(&info);
+    return !failure.warned;
+  }
   info.do_fancy_upsampling = FALSE;  // chroma is only compared with 128 here
   jpeg_start_decompress(&info);
   const auto width = static_cast<std::size_t>(info.output_width);
-  gray = make_image(static_cast<int>(info.output_width), static_cast<int>(info.output_height), 1);
   row.resize(width * 3);
-  is_gray = true;
   while (info.output_scanline < info.output_height) {
     std::uint8_t* out = gray.row(static_cast<int>(info.output_scanline));
     if (!ycc) {
@@ -305,8 +359,29 @@ bool write_gray(jpeg_compress_struct& info, jpeg_failure& failure, const gray_pi
   // As OpenCV's encoder: defaults, then the quality with baseline tables.
   jpeg_set_defaults(&info);
   jpeg_set_quality(&info, quality, TRUE);
-  jpeg_start_compress(&info, TRUE);
   const auto width = static_cast<std::size_t>(gray.width);
+  if (whole_mcus(gray.width, gray.height, as_colour ? 3 : 1)) {
+    // Raw planes: luma is the image's own rows; chroma (4:2:0 after jpeg_set_defaults) is
+    // 128, what libjpeg's 2x2 averaging of 128s gives. The same coefficients, so the same
+    // bytes, without the per-row copies and the downsampling.
+    info.raw_data_in = TRUE;
+    jpeg_start_compress(&info, TRUE);
+    const int band = info.max_v_samp_factor * DCTSIZE;
+    if (as_colour) row.assign(width / 2, 128);
+    JSAMPROW luma[2 * DCTSIZE], chroma[DCTSIZE];
+    for (auto& r : chroma) r = row.data();
+    JSAMPARRAY planes[3] = {luma, chroma, chroma};
+    while (info.next_scanline < info.image_height) {
+      for (int i = 0; i < band; ++i) {
+        luma[i] = const_cast<JSAMPROW>(
+            gray.pixels + (info.next_scanline + static_cast<unsigned>(i)) * gray.stride);
+      }
+      jpeg_write_raw_data(&info, planes, static_cast<JDIMENSION>(band));
+    }
+    jpeg_finish_compress(&info);
+    return true;
+  }
+  jpeg_start_compress(&info, TRUE);
   if (as_colour) {
     row.assign(width * 3, 128);
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "ctprep/core/rng.hpp"
 #include "imaging/codec_internal.hpp"
@@ -128,37 +129,74 @@ TEST(codec_png, corrupt_and_truncated_files_are_named_errors) {
 }
 
 TEST(codec_jpeg, gray_written_as_colour_is_byte_identical_to_opencvs_rgb_encoding) {
-  const auto gray = slice(131, 67, 1, 11);  // not a multiple of the 16-px MCU
-  for (int quality : {75, 95}) {
-    auto ours = detail::encode_jpeg_gray(gray.pixels.data(), gray.width, gray.height,
-                                         static_cast<std::size_t>(gray.width), quality, true);
-    auto opencv = encode_jpeg(gray_as_rgb(gray), quality);
-    ASSERT_TRUE(ours && opencv);
-    EXPECT_EQ(*ours, *opencv) << "quality " << quality;
-    auto ours_gray = detail::encode_jpeg_gray(gray.pixels.data(), gray.width, gray.height,
-                                              static_cast<std::size_t>(gray.width), quality, false);
-    auto opencv_gray = encode_jpeg(gray, quality);
-    ASSERT_TRUE(ours_gray && opencv_gray);
-    EXPECT_EQ(*ours_gray, *opencv_gray) << "gray, quality " << quality;
+  // 131x67 is not a whole number of 16-px MCUs (scanlines, libjpeg pads the edges); 128x64
+  // is (raw planes); a stride wider than the row is what a cv::Mat region has.
+  struct shape {
+    int width, height;
+    std::size_t stride;
+  };
+  for (const shape s : {shape{131, 67, 131}, shape{128, 64, 128}, shape{128, 64, 160}}) {
+    const auto gray = slice(s.width, s.height, 1, 11);
+    std::vector<std::uint8_t> strided(s.stride * static_cast<std::size_t>(s.height), 77);
+    for (int y = 0; y < s.height; ++y) {
+      std::copy_n(gray.row(y), s.width, strided.data() + static_cast<std::size_t>(y) * s.stride);
+    }
+    for (int quality : {75, 95}) {
+      auto ours =
+          detail::encode_jpeg_gray(strided.data(), s.width, s.height, s.stride, quality, true);
+      auto opencv = encode_jpeg(gray_as_rgb(gray), quality);
+      ASSERT_TRUE(ours && opencv);
+      EXPECT_EQ(*ours, *opencv) << s.width << "x" << s.height << ", quality " << quality;
+      auto ours_gray =
+          detail::encode_jpeg_gray(strided.data(), s.width, s.height, s.stride, quality, false);
+      auto opencv_gray = encode_jpeg(gray, quality);
+      ASSERT_TRUE(ours_gray && opencv_gray);
+      EXPECT_EQ(*ours_gray, *opencv_gray)
+          << s.width << "x" << s.height << " gray, quality " << quality;
+    }
   }
 }
 
 TEST(codec_jpeg, the_gray_decode_is_the_colour_decode_of_gray_content_and_declines_colour) {
-  const auto gray = slice(80, 48, 1, 5);
-  const auto jpeg = *encode_jpeg(gray_as_rgb(gray), 95);
-  auto y = detail::decode_jpeg_gray(jpeg, "gray.jpg");
-  ASSERT_TRUE(y && *y);
-  auto colour = decode_image(jpeg, "gray.jpg");
-  ASSERT_TRUE(colour);
-  ASSERT_EQ(colour->channels, 3);
-  std::vector<std::uint8_t> red;
-  for (std::size_t i = 0; i < colour->pixels.size(); i += 3) red.push_back(colour->pixels[i]);
-  EXPECT_EQ((*y)->pixels, red);
-  EXPECT_EQ(colour->pixels, gray_as_rgb(**y).pixels);  // R = G = B everywhere
-
-  auto coloured = detail::decode_jpeg_gray(*encode_jpeg(slice(80, 48, 3, 5), 95), "colour.jpg");
-  ASSERT_TRUE(coloured);
-  EXPECT_FALSE(*coloured);
+  // 80x48 is read as raw planes, 81x50 by scanlines: both must agree with OpenCV.
+  for (const auto& [width, height] : {std::pair{80, 48}, std::pair{81, 50}}) {
+    const auto gray = slice(width, height, 1, 5);
+    for (bool as_colour : {true, false}) {
+      const auto jpeg = *encode_jpeg(as_colour ? gray_as_rgb(gray) : gray, 95);
+      auto y = detail::decode_jpeg_gray(jpeg, "gray.jpg");
+      ASSERT_TRUE(y && *y) << width << "x" << height;
+      EXPECT_EQ((*y)->width, width);
+      EXPECT_EQ((*y)->height, height);
+      auto reference = decode_image(jpeg, "gray.jpg");
+      ASSERT_TRUE(reference);
+      if (!as_colour) {
+        EXPECT_EQ((*y)->pixels, reference->pixels) << width << "x" << height;
+        continue;
+      }
+      ASSERT_EQ(reference->channels, 3);
+      std::vector<std::uint8_t> red;
+      for (std::size_t i = 0; i < reference->pixels.size(); i += 3) {
+        red.push_back(reference->pixels[i]);
+      }
+      EXPECT_EQ((*y)->pixels, red) << width << "x" << height;
+      EXPECT_EQ(reference->pixels, gray_as_rgb(**y).pixels);  // R = G = B everywhere
+    }
+    auto coloured =
+        detail::decode_jpeg_gray(*encode_jpeg(slice(width, height, 3, 5), 95), "colour.jpg");
+    ASSERT_TRUE(coloured);
+    EXPECT_FALSE(*coloured) << width << "x" << height;
+    // Gray but for a red patch in the last rows: every band's chroma is looked at.
+    auto mostly_gray = gray_as_rgb(gray);
+    for (int y = height - 8; y < height; ++y) {
+      for (int x = width - 8; x < width; ++x) {
+        auto* p = mostly_gray.row(y) + 3 * x;
+        p[0] = 250, p[1] = 20, p[2] = 20;
+      }
+    }
+    auto patch = detail::decode_jpeg_gray(*encode_jpeg(mostly_gray, 95), "patch.jpg");
+    ASSERT_TRUE(patch);
+    EXPECT_FALSE(*patch) << width << "x" << height;
+  }
 }
 
 TEST(codec_verify, a_truncated_jpeg_is_an_error_where_opencv_fills_grey) {
