@@ -7,13 +7,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
 namespace ctprep::imaging::detail {
 namespace {
 
-constexpr int lookahead = 10;  // bits resolved by one lookup; longer codes walk maxcode
+constexpr int lookahead = 10;  // bits resolved by one DC lookup; longer codes walk maxcode
+constexpr int pair_bits = 12;  // bits seen by one AC lookup, which may resolve two codes
 
 // A code's meaning for the scan: bits to drop (the code, then its value's bits), how far
 // the coefficient index moves (64 ends the block), and whether the value is nonzero.
@@ -24,12 +26,28 @@ struct step {
   std::uint8_t size = 0;  // bits of the value (T.81 F.1.2.1 SSSS)
 };
 
+// What the next `pair_bits` bits of AC data hold: one code (with its value's bits) or,
+// when the second code also lies inside them, two. Packed in 32 bits so a table of 4096
+// fits the first-level cache: length of the first code (0: longer than pair_bits), bits
+// to drop and index advance for the first, the same for both, and their nonzero flags.
+struct ac_pair {
+  std::uint32_t bits = 0;
+  [[nodiscard]] unsigned first_length() const { return bits & 0xF; }
+  [[nodiscard]] unsigned first_drop() const { return (bits >> 4) & 0x1F; }
+  [[nodiscard]] unsigned first_advance() const { return (bits >> 9) & 0x7F; }
+  [[nodiscard]] unsigned both_drop() const { return (bits >> 16) & 0x1F; }
+  [[nodiscard]] unsigned second_advance() const { return (bits >> 21) & 0x7F; }  // 0: none
+  [[nodiscard]] bool first_nonzero() const { return (bits >> 28) & 1; }
+  [[nodiscard]] bool second_nonzero() const { return (bits >> 29) & 1; }
+};
+
 // A DC or AC table derived as libjpeg's jpeg_make_d_derived_tbl does (T.81 C.2, F.2.2.3).
 struct decoder_table {
   std::array<std::int32_t, 18> maxcode{};  // largest code of each length, -1 if none
   std::array<std::int32_t, 18> valoffset{};
   std::array<std::uint8_t, 256> symbols{};
-  std::array<step, 1 << lookahead> fast{};
+  std::array<step, 1 << lookahead> fast{};      // DC
+  std::array<ac_pair, 1 << pair_bits> pairs{};  // AC
 };
 
 step step_of(std::uint8_t symbol, int length, bool dc) {
@@ -52,7 +70,6 @@ step step_of(std::uint8_t symbol, int length, bool dc) {
 // False for a table libjpeg refuses (JERR_BAD_HUFF_TABLE): more than 256 symbols, codes
 // that overflow their length, or a DC symbol over 15.
 bool derive(const huffman_spec& spec, bool dc, decoder_table& table) {
-  std::array<std::int32_t, 257> codes{};
   int total = 0;
   for (int l = 1; l <= 16; ++l) total += spec.counts[static_cast<std::size_t>(l)];
   if (total > 256) return false;
@@ -61,7 +78,8 @@ bool derive(const huffman_spec& spec, bool dc, decoder_table& table) {
   for (int l = 1; l <= 16; ++l) {
     const int n = spec.counts[static_cast<std::size_t>(l)];
     table.valoffset[static_cast<std::size_t>(l)] = p - code;
-    for (int i = 0; i < n; ++i) codes[static_cast<std::size_t>(p++)] = code++;
+    p += n;
+    code += n;
     if (code >= (1 << l)) return false;  // libjpeg: no code may be all ones
     table.maxcode[static_cast<std::size_t>(l)] = n > 0 ? code - 1 : -1;
     code <<= 1;
@@ -71,21 +89,73 @@ bool derive(const huffman_spec& spec, bool dc, decoder_table& table) {
     table.symbols[static_cast<std::size_t>(i)] = spec.symbols[static_cast<std::size_t>(i)];
     if (dc && spec.symbols[static_cast<std::size_t>(i)] > 15) return false;
   }
-  table.fast.fill(step{});
-  for (int l = 1; l <= lookahead; ++l) {
-    const std::int32_t first =
-        table.maxcode[static_cast<std::size_t>(l)] - spec.counts[static_cast<std::size_t>(l)] + 1;
-    for (std::int32_t c = first; c <= table.maxcode[static_cast<std::size_t>(l)]; ++c) {
-      const auto symbol =
-          table.symbols[static_cast<std::size_t>(c + table.valoffset[static_cast<std::size_t>(l)])];
-      const step s = step_of(symbol, l, dc);
-      const int shift = lookahead - l;
-      for (int fill = 0; fill < (1 << shift); ++fill) {
-        table.fast[static_cast<std::size_t>((c << shift) | fill)] = s;
+  // Every code of up to `bits` bits, by the `bits`-bit window that starts with it.
+  const auto single_steps = [&](int bits, auto& out) {
+    out.fill(step{});
+    for (int l = 1; l <= bits; ++l) {
+      const std::int32_t first =
+          table.maxcode[static_cast<std::size_t>(l)] - spec.counts[static_cast<std::size_t>(l)] + 1;
+      for (std::int32_t c = first; c <= table.maxcode[static_cast<std::size_t>(l)]; ++c) {
+        const auto symbol = table.symbols[static_cast<std::size_t>(
+            c + table.valoffset[static_cast<std::size_t>(l)])];
+        const step one = step_of(symbol, l, dc);
+        const int shift = bits - l;
+        for (int fill = 0; fill < (1 << shift); ++fill) {
+          out[static_cast<std::size_t>((c << shift) | fill)] = one;
+        }
       }
     }
+  };
+  if (dc) {
+    single_steps(lookahead, table.fast);
+    return true;
+  }
+  thread_local std::array<step, 1 << pair_bits> singles;
+  single_steps(pair_bits, singles);
+  constexpr unsigned window = (1U << pair_bits) - 1;
+  for (unsigned i = 0; i <= window; ++i) {
+    const step a = singles[i];
+    std::uint32_t packed =
+        a.length | unsigned{a.drop} << 4 | unsigned{a.advance} << 9 | unsigned{a.size != 0} << 28;
+    if (a.length != 0 && a.drop < pair_bits) {
+      const step b = singles[(i << a.drop) & window];  // the bits after the first value
+      if (b.length != 0 && a.drop + b.length <= pair_bits) {
+        packed |= unsigned{static_cast<std::uint8_t>(a.drop + b.drop)} << 16 |
+                  unsigned{b.advance} << 21 | unsigned{b.size != 0} << 29;
+      }
+    }
+    table.pairs[i].bits = packed;
   }
   return true;
+}
+
+// Derived tables are kept per thread, keyed by their DHT content: most files of a
+// dataset share their encoder's tables, so each is derived once, not once per file.
+const decoder_table* derived_table(const huffman_spec& spec, bool dc) {
+  struct entry {
+    huffman_spec spec;
+    bool dc = false;
+    bool usable = false;
+    std::unique_ptr<decoder_table> table;
+  };
+  thread_local std::vector<entry> cache;
+  thread_local std::size_t next_victim = 0;
+  for (const auto& e : cache) {
+    if (e.dc == dc && e.spec.counts == spec.counts && e.spec.symbols == spec.symbols) {
+      return e.usable ? e.table.get() : nullptr;
+    }
+  }
+  entry made{spec, dc, false, std::make_unique<decoder_table>()};
+  made.usable = derive(spec, dc, *made.table);
+  const decoder_table* result = made.usable ? made.table.get() : nullptr;
+  constexpr std::size_t capacity = 8;
+  if (cache.size() < capacity) {
+    cache.push_back(std::move(made));
+  } else {
+    cache[next_victim] = std::move(made);
+    next_victim = (next_victim + 1) % capacity;
+  }
+  return result;
 }
 
 // Bits read most significant first from a buffer with at least 8 readable bytes past
@@ -120,8 +190,9 @@ class bit_reader {
 
 // A code longer than the lookup; `next16`: the next 16 bits. Length 0 for a code in no
 // table (libjpeg's jpeg_huff_decode walk, T.81 F.2.2.3).
-[[gnu::noinline]] step decode_long(const decoder_table& table, std::uint32_t next16, bool dc) {
-  for (int l = lookahead + 1; l <= 16; ++l) {
+[[gnu::noinline]] step decode_long(const decoder_table& table, std::uint32_t next16, bool dc,
+                                   int from_length) {
+  for (int l = from_length; l <= 16; ++l) {
     const auto code = static_cast<std::int32_t>(next16 >> (16 - l));
     if (code <= table.maxcode[static_cast<std::size_t>(l)]) {
       return step_of(table.symbols[static_cast<std::size_t>(
@@ -138,7 +209,7 @@ class bit_reader {
                                           bool dc) {
   const step s = table.fast[bits.peek(lookahead)];
   if (__builtin_expect(s.length != 0, 1)) return s;
-  return decode_long(table, static_cast<std::uint32_t>(bits.peek(16)), dc);
+  return decode_long(table, static_cast<std::uint32_t>(bits.peek(16)), dc, lookahead + 1);
 }
 
 // One stretch of entropy-coded data between markers, stuffed bytes removed.
@@ -214,8 +285,6 @@ scan_outcome scan_entropy_coded_data(const jpeg_scan_layout& layout, std::string
   scan_outcome outcome;
   const std::size_t count = layout.components.size();
   if (count < 1 || count > 4 || layout.width <= 0 || layout.height <= 0) return outcome;
-  thread_local std::array<decoder_table, 8> tables;
-  std::array<bool, 8> derived{};
   std::vector<component_state> states(count);
   int blocks_per_mcu = 0;
   int max_h = 1, max_v = 1;
@@ -230,14 +299,9 @@ scan_outcome scan_entropy_coded_data(const jpeg_scan_layout& layout, std::string
         !layout.has_ac[static_cast<std::size_t>(c.ac)]) {
       return outcome;
     }
-    const auto dc_slot = static_cast<std::size_t>(c.dc),
-               ac_slot = static_cast<std::size_t>(4 + c.ac);
-    if (!derived[dc_slot] && !derive(layout.dc[dc_slot], true, tables[dc_slot])) return outcome;
-    if (!derived[ac_slot] && !derive(layout.ac[ac_slot - 4], false, tables[ac_slot]))
-      return outcome;
-    derived[dc_slot] = derived[ac_slot] = true;
-    states[i].dc = &tables[dc_slot];
-    states[i].ac = &tables[ac_slot];
+    states[i].dc = derived_table(layout.dc[static_cast<std::size_t>(c.dc)], true);
+    states[i].ac = derived_table(layout.ac[static_cast<std::size_t>(c.ac)], false);
+    if (states[i].dc == nullptr || states[i].ac == nullptr) return outcome;
     states[i].h = count == 1 ? 1 : c.h;
     states[i].v = count == 1 ? 1 : c.v;
     blocks_per_mcu += states[i].h * states[i].v;
@@ -310,13 +374,26 @@ scan_outcome scan_entropy_coded_data(const jpeg_scan_layout& layout, std::string
           bool block_varies = s.predictor != s.first_dc;
           for (int k = 1; k < 64;) {
             bits.refill();
-            const step a = decode(*s.ac, bits, false);
-            if (a.length == 0) {
-              return corrupt(fmt::format("bad Huffman code in MCU {} of {}", mcu + 1, mcus), false);
+            const ac_pair pair = s.ac->pairs[bits.peek(pair_bits)];
+            if (pair.first_length() == 0) {  // a code longer than pair_bits
+              const step a = decode_long(*s.ac, static_cast<std::uint32_t>(bits.peek(16)), false,
+                                         pair_bits + 1);
+              if (a.length == 0) {
+                return corrupt(fmt::format("bad Huffman code in MCU {} of {}", mcu + 1, mcus),
+                               false);
+              }
+              bits.drop(a.drop);
+              k += a.advance;
+              block_varies |= a.size != 0;
+              continue;
             }
-            bits.drop(a.drop);
-            k += a.advance;
-            block_varies |= a.size != 0;
+            k += static_cast<int>(pair.first_advance());
+            block_varies |= pair.first_nonzero();
+            // The second code counts only inside the same block.
+            const bool both = pair.second_advance() != 0 && k < 64;
+            bits.drop(static_cast<int>(both ? pair.both_drop() : pair.first_drop()));
+            k += both ? static_cast<int>(pair.second_advance()) : 0;
+            block_varies |= both && pair.second_nonzero();
           }
           const std::uint64_t column =
               mcu_x * static_cast<std::uint64_t>(s.h) + static_cast<std::uint64_t>(b % s.h);
