@@ -131,29 +131,33 @@ bool derive(const huffman_spec& spec, bool dc, decoder_table& table) {
 
 // Derived tables are kept per thread, keyed by their DHT content: most files of a
 // dataset share their encoder's tables, so each is derived once, not once per file.
-const decoder_table* derived_table(const huffman_spec& spec, bool dc) {
+// `scan`: which scan asks; a scan uses at most 8 tables and the cache holds 16, so the
+// least recently used entry, the one replaced, is never one the asking scan holds.
+const decoder_table* derived_table(const huffman_spec& spec, bool dc, std::uint64_t scan) {
   struct entry {
     huffman_spec spec;
     bool dc = false;
     bool usable = false;
+    std::uint64_t used = 0;
     std::unique_ptr<decoder_table> table;
   };
+  constexpr std::size_t capacity = 16;
   thread_local std::vector<entry> cache;
-  thread_local std::size_t next_victim = 0;
-  for (const auto& e : cache) {
+  for (auto& e : cache) {
     if (e.dc == dc && e.spec.counts == spec.counts && e.spec.symbols == spec.symbols) {
+      e.used = scan;
       return e.usable ? e.table.get() : nullptr;
     }
   }
-  entry made{spec, dc, false, std::make_unique<decoder_table>()};
+  entry made{spec, dc, false, scan, std::make_unique<decoder_table>()};
   made.usable = derive(spec, dc, *made.table);
   const decoder_table* result = made.usable ? made.table.get() : nullptr;
-  constexpr std::size_t capacity = 8;
   if (cache.size() < capacity) {
     cache.push_back(std::move(made));
   } else {
-    cache[next_victim] = std::move(made);
-    next_victim = (next_victim + 1) % capacity;
+    *std::min_element(cache.begin(), cache.end(), [](const entry& a, const entry& b) {
+      return a.used < b.used;
+    }) = std::move(made);
   }
   return result;
 }
@@ -285,6 +289,8 @@ scan_outcome scan_entropy_coded_data(const jpeg_scan_layout& layout, std::string
   scan_outcome outcome;
   const std::size_t count = layout.components.size();
   if (count < 1 || count > 4 || layout.width <= 0 || layout.height <= 0) return outcome;
+  thread_local std::uint64_t scans = 0;
+  const std::uint64_t scan = ++scans;
   std::vector<component_state> states(count);
   int blocks_per_mcu = 0;
   int max_h = 1, max_v = 1;
@@ -299,8 +305,8 @@ scan_outcome scan_entropy_coded_data(const jpeg_scan_layout& layout, std::string
         !layout.has_ac[static_cast<std::size_t>(c.ac)]) {
       return outcome;
     }
-    states[i].dc = derived_table(layout.dc[static_cast<std::size_t>(c.dc)], true);
-    states[i].ac = derived_table(layout.ac[static_cast<std::size_t>(c.ac)], false);
+    states[i].dc = derived_table(layout.dc[static_cast<std::size_t>(c.dc)], true, scan);
+    states[i].ac = derived_table(layout.ac[static_cast<std::size_t>(c.ac)], false, scan);
     if (states[i].dc == nullptr || states[i].ac == nullptr) return outcome;
     states[i].h = count == 1 ? 1 : c.h;
     states[i].v = count == 1 ? 1 : c.v;

@@ -221,3 +221,34 @@ TEST(jpeg_scan, refuses_a_huffman_table_libjpeg_refuses) {
 
 }  // namespace
 }  // namespace ctprep::imaging
+
+namespace ctprep::imaging {
+namespace {
+
+TEST(jpeg_scan, keeps_the_tables_a_scan_holds_while_it_derives_new_ones) {
+  // Scans of three components with six tables each: components 1 and 2 new ones,
+  // component 0 those of component 1 two scans before, the oldest in the cache. The cache
+  // must not drop a table the scan already holds while it derives the new ones (run under
+  // AddressSanitizer in CI, a dropped one is a use after free).
+  for (int round = 0; round < 40; ++round) {
+    detail::jpeg_scan_layout layout;
+    layout.width = layout.height = 8;
+    for (int c = 0; c < 3; ++c) {
+      const auto slot = static_cast<std::size_t>(c);
+      layout.components.push_back({1, 1, c, c});
+      layout.has_dc[slot] = layout.has_ac[slot] = true;
+      layout.dc[slot].counts[1] = 1;  // "0" -> size 0
+      layout.ac[slot].counts[1] = 1;  // "0" -> EOB
+      // Unused symbol bytes make each table distinct.
+      const int tag = c == 0 && round >= 2 ? (round - 2) * 3 + 1 : round * 3 + c;
+      layout.dc[slot].symbols[9] = static_cast<std::uint8_t>(tag);
+      layout.ac[slot].symbols[9] = static_cast<std::uint8_t>(tag);
+    }
+    // One MCU: three blocks of DC "0" and EOB "0", then padding ones.
+    const auto outcome = detail::scan_entropy_coded_data(layout, std::string("\x03\xFF\xD9", 3));
+    ASSERT_EQ(outcome.verdict, detail::scan_verdict::whole) << round << ": " << outcome.problem;
+  }
+}
+
+}  // namespace
+}  // namespace ctprep::imaging
