@@ -4,10 +4,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <random>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -15,26 +15,43 @@
 namespace ctprep::core {
 namespace fs = std::filesystem;
 
-result<std::string> read_file(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return fail(error_code::not_found, fmt::format("'{}' does not exist", path.string()));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+result<void> read_file_into(const fs::path& path, std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return fail(error_code::not_found, fmt::format("'{}' does not exist", path.string()));
+    }
     return fail(error_code::io_error,
                 fmt::format("cannot open '{}': {}", path.string(), std::strerror(errno)));
   }
-  std::string bytes;
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) {
-    return fail(error_code::io_error, fmt::format("cannot read '{}'", path.string()));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int why = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    ::close(fd);
+    return fail(error_code::io_error,
+                fmt::format("cannot read '{}': {}", path.string(), std::strerror(why)));
   }
-  bytes.resize(static_cast<std::size_t>(size));
-  in.seekg(0);
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!in) return fail(error_code::io_error, fmt::format("cannot read '{}'", path.string()));
+  bytes.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const auto got = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {  // an error, or the file shrank while we read it
+      const int why = got < 0 ? errno : EIO;
+      ::close(fd);
+      return fail(error_code::io_error,
+                  fmt::format("cannot read '{}': {}", path.string(), std::strerror(why)));
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
+  return {};
+}
+
+result<std::string> read_file(const fs::path& path) {
+  std::string bytes;
+  auto read = read_file_into(path, bytes);
+  if (!read) return tl::unexpected(read.error());
   return bytes;
 }
 

@@ -31,15 +31,17 @@ bool plain_file_name(std::string_view name) {
 
 file_check check_file(const fs::path& path, bool decode) {
   file_check out;
-  auto bytes = core::read_file(path);
-  if (!bytes) {
-    out.error = bytes.error().message;
+  thread_local std::string buffer;
+  auto read = core::read_file_into(path, buffer);
+  if (!read) {
+    out.error = read.error().message;
     return out;
   }
-  out.size = bytes->size();
+  const std::string_view bytes = buffer;
+  out.size = bytes.size();
   const auto name = path.filename().string();
   if (!decode) {
-    auto header = imaging::parse_image_header(*bytes, name);
+    auto header = imaging::parse_image_header(bytes, name);
     if (!header) {
       out.error = header.error().message;
       return out;
@@ -47,10 +49,10 @@ file_check check_file(const fs::path& path, bool decode) {
     out.readable = true;
     out.width = header->width;
     out.height = header->height;
-    out.content_hash = core::content_hash(*bytes);
+    out.content_hash = core::content_hash(bytes);
     return out;
   }
-  auto digest = imaging::verify_image(*bytes, name);
+  auto digest = imaging::verify_image(bytes, name);
   if (!digest) {
     out.error = digest.error().message;
     return out;

@@ -49,6 +49,25 @@ TEST(read_file, names_a_missing_file) {
   EXPECT_EQ(r.error().message, "not_found: '/nonexistent/ctprep/x.json' does not exist");
 }
 
+TEST(read_file, reads_every_byte_into_a_reused_buffer_and_names_a_folder) {
+  testing::temp_dir dir;
+  std::string big(300'000, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 251);
+  testing::write_text(dir / "big.bin", big);
+  testing::write_text(dir / "small.bin", std::string("\x00\xFF\x01", 3));
+  std::string buffer;
+  ASSERT_TRUE(read_file_into(dir / "big.bin", buffer));
+  EXPECT_EQ(buffer, big);
+  ASSERT_TRUE(read_file_into(dir / "small.bin", buffer));  // shorter: no stale tail
+  EXPECT_EQ(buffer, std::string("\x00\xFF\x01", 3));
+  fs::create_directory(dir / "folder");
+  auto r = read_file_into(dir / "folder", buffer);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, error_code::io_error);
+  EXPECT_NE(r.error().message.find("folder': Is a directory"), std::string::npos)
+      << r.error().message;
+}
+
 TEST(list_files, lists_regular_files_sorted_and_names_a_missing_folder) {
   testing::temp_dir dir;
   testing::write_text(dir / "b.png", "");

@@ -13,6 +13,8 @@
 namespace ctprep::core {
 
 [[nodiscard]] result<std::string> read_file(const std::filesystem::path& path);
+// The same into `bytes`, whose capacity is reused (a loop over many files allocates once).
+[[nodiscard]] result<void> read_file_into(const std::filesystem::path& path, std::string& bytes);
 
 // Writes `bytes` to `path` atomically; creates missing parent folders.
 [[nodiscard]] result<void> write_file_atomic(const std::filesystem::path& path,
