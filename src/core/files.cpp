@@ -24,26 +24,30 @@ result<void> read_file_into(const fs::path& path, std::string& bytes) {
     return fail(error_code::io_error,
                 fmt::format("cannot open '{}': {}", path.string(), std::strerror(errno)));
   }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const int why = S_ISDIR(st.st_mode) ? EISDIR : errno;
+  const auto failed = [&](int why) -> result<void> {
     ::close(fd);
     return fail(error_code::io_error,
                 fmt::format("cannot read '{}': {}", path.string(), std::strerror(why)));
-  }
-  bytes.resize(static_cast<std::size_t>(st.st_size));
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return failed(errno);
+  if (S_ISDIR(st.st_mode)) return failed(EISDIR);
+  // A regular file is read to its size; a pipe or device (/dev/stdin, /dev/null) to its end.
+  const bool sized = S_ISREG(st.st_mode);
+  bytes.resize(sized ? static_cast<std::size_t>(st.st_size) : 64 * 1024);
   std::size_t done = 0;
-  while (done < bytes.size()) {
+  while (!sized || done < bytes.size()) {
+    if (done == bytes.size()) bytes.resize(bytes.size() * 2);
     const auto got = ::read(fd, bytes.data() + done, bytes.size() - done);
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {  // an error, or the file shrank while we read it
-      const int why = got < 0 ? errno : EIO;
-      ::close(fd);
-      return fail(error_code::io_error,
-                  fmt::format("cannot read '{}': {}", path.string(), std::strerror(why)));
+    if (got < 0) return failed(errno);
+    if (got == 0) {
+      if (sized) return failed(EIO);  // the file shrank while we read it
+      break;
     }
     done += static_cast<std::size_t>(got);
   }
+  bytes.resize(done);
   ::close(fd);
   return {};
 }

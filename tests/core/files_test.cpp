@@ -49,7 +49,7 @@ TEST(read_file, names_a_missing_file) {
   EXPECT_EQ(r.error().message, "not_found: '/nonexistent/ctprep/x.json' does not exist");
 }
 
-TEST(read_file, reads_every_byte_into_a_reused_buffer_and_names_a_folder) {
+TEST(read_file, reads_every_byte_into_a_reused_buffer_reads_a_device_and_names_a_folder) {
   testing::temp_dir dir;
   std::string big(300'000, '\0');
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 251);
@@ -60,6 +60,9 @@ TEST(read_file, reads_every_byte_into_a_reused_buffer_and_names_a_folder) {
   EXPECT_EQ(buffer, big);
   ASSERT_TRUE(read_file_into(dir / "small.bin", buffer));  // shorter: no stale tail
   EXPECT_EQ(buffer, std::string("\x00\xFF\x01", 3));
+  // A device or pipe is read to its end (a credentials file given as /dev/null).
+  ASSERT_TRUE(read_file_into("/dev/null", buffer));
+  EXPECT_EQ(buffer, "");
   fs::create_directory(dir / "folder");
   auto r = read_file_into(dir / "folder", buffer);
   ASSERT_FALSE(r);
