@@ -10,6 +10,7 @@
 
 #include "ctprep/core/error.hpp"
 #include "ctprep/imaging/codec.hpp"
+#include "imaging/jpeg_scan.hpp"
 
 namespace ctprep::imaging::detail {
 
@@ -25,13 +26,25 @@ namespace ctprep::imaging::detail {
 [[nodiscard]] core::result<std::optional<image_u8>> decode_png_8bit(std::string_view bytes,
                                                                     std::string_view origin);
 
-// Decodes every entropy-coded block of a JPEG (at 1/8 scale: all the Huffman data, with
-// each block's inverse DCT reduced to its DC term; the full inverse DCT and colour
-// conversion cannot fail on decoded coefficients). Any libjpeg warning (premature end,
-// corrupt data) is an error. The digest's hash is of the tables and entropy-coded data
-// (APPn/COM metadata left out): two files with equal hashes decode to equal pixels.
+// Checks a whole JPEG and hashes it. A baseline file (sequential Huffman, 8 bits, one
+// scan; gray or YCbCr with 1x1 chroma: what cameras, OpenCV and Roboflow write) has its
+// entropy-coded data checked by our own scan (jpeg_scan.hpp: every Huffman code of every
+// block decoded, nothing missing or extra, restart markers in order); any other file is
+// decoded by libjpeg at 1/8 scale (all the Huffman data, each block's inverse DCT
+// reduced to its DC term; the full inverse DCT and colour conversion cannot fail on
+// decoded coefficients), where any libjpeg warning (premature end, corrupt data) is an
+// error. The digest's hash is of the tables and entropy-coded data (APPn/COM metadata
+// left out): two files with equal hashes decode to equal pixels.
 [[nodiscard]] core::result<image_digest> verify_jpeg(std::string_view bytes,
                                                      std::string_view origin);
+
+// verify_jpeg's libjpeg path, for every JPEG (the fuzz target compares the two).
+[[nodiscard]] core::result<image_digest> verify_jpeg_with_libjpeg(std::string_view bytes,
+                                                                  std::string_view origin);
+
+// Our entropy scan of a JPEG, after libjpeg's header read; unsupported for a file it
+// does not cover or whose header libjpeg refuses.
+[[nodiscard]] scan_outcome scan_jpeg(std::string_view bytes);
 
 // The gray pixels of a JPEG that is gray: one component, or YCbCr whose chroma is 128
 // everywhere (libjpeg's YCbCr->RGB then gives R = G = B = Y exactly, so this is what a

@@ -1,9 +1,12 @@
 // libjpeg-turbo used directly where OpenCV's wrapper does too much (a full colour decode
 // to check a file, a colour conversion of a gray image) or too little (it ignores
 // libjpeg's warnings, so a truncated scan decodes "successfully" as grey).
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+#include <optional>
 #include <vector>
 
 // jpeglib.h needs size_t and FILE declared before it.
@@ -130,6 +133,71 @@ bool read_scaled(jpeg_decompress_struct& info, jpeg_failure& failure, std::strin
   }
   jpeg_finish_decompress(&info);
   return !failure.warned;
+}
+
+// Reads the header; `layout` gets the scan when the file is one our own entropy scan
+// covers (jpeg_scan.hpp): baseline or extended sequential Huffman, 8 bits, one scan with
+// every component (gray, or YCbCr with 1x1 chroma), its tables defined, and no warning
+// while reading the header. `data_at`: where the entropy-coded data begins.
+bool read_layout(jpeg_decompress_struct& info, jpeg_failure& failure, std::string_view bytes,
+                 image_digest& digest, std::optional<jpeg_scan_layout>& layout,
+                 std::size_t& data_at) {
+  if (setjmp(failure.jump) != 0) return false;
+  if (!read_header(info, failure, bytes)) return false;
+  digest.width = static_cast<int>(info.image_width);
+  digest.height = static_cast<int>(info.image_height);
+  digest.channels = info.num_components == 1 ? 1 : 3;
+  data_at = bytes.size() - info.src->bytes_in_buffer;
+  const bool sequential = info.progressive_mode == FALSE && info.arith_code == FALSE &&
+                          info.data_precision == 8 && info.Ss == 0 && info.Se == DCTSIZE2 - 1 &&
+                          info.Ah == 0 && info.Al == 0;
+  const int count = info.comps_in_scan;
+  if (failure.warned || !sequential || count != info.num_components || (count != 1 && count != 3)) {
+    return true;
+  }
+  jpeg_scan_layout scan;
+  scan.width = static_cast<int>(info.image_width);
+  scan.height = static_cast<int>(info.image_height);
+  scan.restart_interval = static_cast<int>(info.restart_interval);
+  for (int i = 0; i < count; ++i) {
+    const jpeg_component_info& c = *info.cur_comp_info[i];
+    // libjpeg's upsampling at 1/8 scale is exact for these; others are left to it.
+    const bool sampling_ok = count == 1 || (i == 0 ? c.h_samp_factor <= 2 && c.v_samp_factor <= 2
+                                                   : c.h_samp_factor == 1 && c.v_samp_factor == 1);
+    const bool tables_ok = c.quant_tbl_no >= 0 && c.quant_tbl_no < NUM_QUANT_TBLS &&
+                           info.quant_tbl_ptrs[c.quant_tbl_no] != nullptr && c.dc_tbl_no >= 0 &&
+                           c.dc_tbl_no < NUM_HUFF_TBLS && c.ac_tbl_no >= 0 &&
+                           c.ac_tbl_no < NUM_HUFF_TBLS &&
+                           info.dc_huff_tbl_ptrs[c.dc_tbl_no] != nullptr &&
+                           info.ac_huff_tbl_ptrs[c.ac_tbl_no] != nullptr;
+    if (!sampling_ok || !tables_ok) return true;
+    scan.components.push_back({c.h_samp_factor, c.v_samp_factor, c.dc_tbl_no, c.ac_tbl_no});
+  }
+  const auto copy_table = [](const JHUFF_TBL& from, huffman_spec& to) {
+    std::copy(std::begin(from.bits), std::end(from.bits), to.counts.begin());
+    std::copy(std::begin(from.huffval), std::end(from.huffval), to.symbols.begin());
+  };
+  for (std::size_t t = 0; t < NUM_HUFF_TBLS; ++t) {
+    if (info.dc_huff_tbl_ptrs[t] != nullptr) copy_table(*info.dc_huff_tbl_ptrs[t], scan.dc[t]);
+    if (info.ac_huff_tbl_ptrs[t] != nullptr) copy_table(*info.ac_huff_tbl_ptrs[t], scan.ac[t]);
+    scan.has_dc[t] = info.dc_huff_tbl_ptrs[t] != nullptr;
+    scan.has_ac[t] = info.ac_huff_tbl_ptrs[t] != nullptr;
+  }
+  layout = std::move(scan);
+  return true;
+}
+
+// The header read by libjpeg, then the entropy-coded data checked by our scan when it
+// covers the file (unsupported otherwise); std::nullopt when libjpeg refuses the header.
+std::optional<scan_outcome> scan_after_header(jpeg_reader& reader, std::string_view bytes,
+                                              image_digest& digest) {
+  std::optional<jpeg_scan_layout> layout;
+  std::size_t data_at = 0;
+  if (!read_layout(reader.info, reader.failure, bytes, digest, layout, data_at)) {
+    return std::nullopt;
+  }
+  if (!layout) return scan_outcome{};
+  return scan_entropy_coded_data(*layout, bytes.substr(data_at));
 }
 
 // Whether every pixel is the same: no AC energy and one DC value per component in the
@@ -366,7 +434,14 @@ bool write_gray(jpeg_compress_struct& info, jpeg_failure& failure, const gray_pi
 
 }  // namespace
 
-core::result<image_digest> verify_jpeg(std::string_view bytes, std::string_view origin) {
+scan_outcome scan_jpeg(std::string_view bytes) {
+  jpeg_reader reader;
+  image_digest digest;
+  return scan_after_header(reader, bytes, digest).value_or(scan_outcome{});
+}
+
+core::result<image_digest> verify_jpeg_with_libjpeg(std::string_view bytes,
+                                                    std::string_view origin) {
   jpeg_reader reader;
   image_digest digest;
   thread_local std::vector<std::uint8_t> row;
@@ -376,6 +451,31 @@ core::result<image_digest> verify_jpeg(std::string_view bytes, std::string_view 
   if (!ok) return jpeg_error(origin, reader.failure);
   digest.content_hash = jpeg_content_hash(bytes);
   return digest;
+}
+
+core::result<image_digest> verify_jpeg(std::string_view bytes, std::string_view origin) {
+  image_digest digest;
+  scan_outcome scanned;
+  {
+    jpeg_reader reader;
+    auto outcome = scan_after_header(reader, bytes, digest);
+    if (!outcome) return jpeg_error(origin, reader.failure);
+    scanned = std::move(*outcome);
+  }
+  switch (scanned.verdict) {
+    case scan_verdict::whole:
+      digest.constant = scanned.constant;
+      digest.content_hash = jpeg_content_hash(bytes);
+      return digest;
+    case scan_verdict::corrupt:
+      return core::fail(
+          core::error_code::bad_image,
+          fmt::format("'{}' is {}: {}", origin,
+                      scanned.truncated ? "truncated" : "not a whole JPEG", scanned.problem));
+    case scan_verdict::unsupported:
+      break;
+  }
+  return verify_jpeg_with_libjpeg(bytes, origin);
 }
 
 core::result<std::optional<image_u8>> decode_jpeg_gray(std::string_view bytes,

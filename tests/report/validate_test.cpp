@@ -537,6 +537,28 @@ TEST(validate_four_class, flags_a_dangling_symlink_and_a_link_leaving_the_tree) 
   EXPECT_TRUE(leaves) << to_text(w);
 }
 
+TEST(validate_four_class, follows_a_link_to_a_link_to_where_it_really_ends) {
+  testing::temp_dir dir;
+  const auto r = write_four(dir, [](split_list&, std::int64_t&) {});
+  // 4-class -> a link inside the 6-class folder -> a file outside the release: the first
+  // hop stays in the tree, the file does not.
+  testing::temp_dir outside;
+  testing::write_test_image(outside / "x.png", 64, 64, 99);
+  const auto hop = r.six / "test" / "hop.png";
+  fs::create_symlink(fs::relative(outside / "x.png", hop.parent_path()), hop);
+  const auto link = r.four / "test" / "102004_2.png";
+  fs::remove(link);
+  fs::create_symlink(hop.lexically_relative(link.parent_path()), link);
+  const auto v = run(r.four);
+  bool leaves = false;
+  for (const auto& f : findings_of(v, "four_class")) {
+    leaves = leaves || (f.message.find("resolves outside the dataset tree") != std::string::npos &&
+                        f.message.find("symlink to '../../6class_coco_original/test/hop.png'") !=
+                            std::string::npos);
+  }
+  EXPECT_TRUE(leaves) << to_text(v);
+}
+
 TEST(validate_four_class, flags_an_edh_box_left_in_the_four_class_set) {
   testing::temp_dir dir;
   const auto r = write_four(dir, [](split_list& s, std::int64_t&) {
