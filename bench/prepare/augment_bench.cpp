@@ -44,14 +44,18 @@ int main(int argc, char** argv) {
   imaging::use_single_thread();
   std::vector<std::size_t> written(images.size());
   const auto start = std::chrono::steady_clock::now();
+  const std::vector<imaging::labeled_box> no_boxes;
   core::parallel_for(images.size(), jobs, [&](std::size_t i) {
     const auto& im = images[i];
+    // find, not operator[]: an image without boxes must not insert into the shared map
+    // from two threads at once.
+    const auto found = boxes.find(im.id);
     auto bytes = core::read_file(split / im.file_name);
     if (!bytes) return;
     const bool png = fs::path(im.file_name).extension() == ".png";
-    auto made =
-        imaging::augment_encoded(*bytes, im.file_name, boxes[im.id], 42, im.file_name, 1, versions,
-                                 png ? imaging::encoding::png : imaging::encoding::jpeg, 95);
+    auto made = imaging::augment_encoded(
+        *bytes, im.file_name, found == boxes.end() ? no_boxes : found->second, 42, im.file_name, 1,
+        versions, png ? imaging::encoding::png : imaging::encoding::jpeg, 95);
     if (!made) return;
     const auto stem = fs::path(im.file_name).stem().string(),
                ext = fs::path(im.file_name).extension().string();

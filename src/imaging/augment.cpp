@@ -41,6 +41,12 @@ affine to_pixel_indices(const affine& m) {
 
 void warp(const cv::Mat& src, cv::Mat& dst, const affine& continuous) {
   const affine p = to_pixel_indices(continuous);
+  // A horizontal flip alone: warpAffine reads every pixel at a whole source position
+  // (zero sub-pixel weights), so its result is cv::flip's, at a fraction of the cost.
+  if (p == affine{-1, 0, src.cols - 1.0, 0, 1, 0}) {
+    cv::flip(src, dst, 1);
+    return;
+  }
   const cv::Mat mm = (cv::Mat_<double>(2, 3) << p[0], p[1], p[2], p[3], p[4], p[5]);
   cv::warpAffine(src, dst, mm, src.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
                  cv::Scalar::all(0));
@@ -115,7 +121,7 @@ void augment_mat(const cv::Mat& src, cv::Mat& img, std::vector<tracked_box>& box
   if (random.chance(p_bc)) {
     const double alpha = 1.0 + random.uniform(-contrast_limit, contrast_limit);
     const double beta = random.uniform(-brightness_limit, brightness_limit) * 255.0;
-    cv::Mat lut(1, 256, CV_8U);
+    thread_local cv::Mat lut(1, 256, CV_8U);
     for (int i = 0; i < 256; ++i)
       lut.at<std::uint8_t>(i) = cv::saturate_cast<std::uint8_t>(alpha * i + beta);
     cv::LUT(img, lut, img);
@@ -125,7 +131,7 @@ void augment_mat(const cv::Mat& src, cv::Mat& img, std::vector<tracked_box>& box
     if (img.channels() == 1) {
       thread_local cv::Mat out;
       clahe->apply(img, out);
-      out.copyTo(img);
+      cv::swap(img, out);  // buffers trade places: no copy
     } else {
       cv::Mat lab;
       cv::cvtColor(img, lab, bgr ? cv::COLOR_BGR2Lab : cv::COLOR_RGB2Lab);

@@ -347,11 +347,43 @@ struct gray_pixels {
   std::size_t stride;
 };
 
+// libjpeg's output into a growing byte vector (kept by the caller from call to call, so
+// an encode does not start from jpeg_mem_dest's 4 KB buffer and copy at each doubling).
+struct vector_destination {
+  jpeg_destination_mgr manager;
+  std::vector<std::uint8_t>* bytes;
+  std::size_t written;  // set by term
+};
+
+void start_vector(j_compress_ptr info) {
+  auto* d = reinterpret_cast<vector_destination*>(info->dest);
+  if (d->bytes->size() < 64 * 1024) d->bytes->resize(64 * 1024);
+  d->manager.next_output_byte = d->bytes->data();
+  d->manager.free_in_buffer = d->bytes->size();
+}
+
+boolean grow_vector(j_compress_ptr info) {  // called when the buffer is full
+  auto* d = reinterpret_cast<vector_destination*>(info->dest);
+  const std::size_t used = d->bytes->size();
+  d->bytes->resize(used * 2);
+  d->manager.next_output_byte = d->bytes->data() + used;
+  d->manager.free_in_buffer = d->bytes->size() - used;
+  return TRUE;
+}
+
+void end_vector(j_compress_ptr info) {
+  auto* d = reinterpret_cast<vector_destination*>(info->dest);
+  d->written = d->bytes->size() - d->manager.free_in_buffer;
+}
+
 bool write_gray(jpeg_compress_struct& info, jpeg_failure& failure, const gray_pixels& gray,
-                int quality, bool as_colour, unsigned char*& buffer, unsigned long& size,
+                int quality, bool as_colour, vector_destination& destination,
                 std::vector<std::uint8_t>& row) {
   if (setjmp(failure.jump) != 0) return false;
-  jpeg_mem_dest(&info, &buffer, &size);
+  destination.manager.init_destination = start_vector;
+  destination.manager.empty_output_buffer = grow_vector;
+  destination.manager.term_destination = end_vector;
+  info.dest = &destination.manager;
   info.image_width = static_cast<JDIMENSION>(gray.width);
   info.image_height = static_cast<JDIMENSION>(gray.height);
   info.input_components = as_colour ? 3 : 1;
@@ -472,14 +504,12 @@ core::result<std::string> encode_jpeg_gray(const std::uint8_t* pixels, int width
   install_failure(failure);
   info.err = &failure.manager;
   jpeg_create_compress(&info);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  thread_local std::vector<std::uint8_t> row;
-  const bool ok = write_gray(info, failure, gray, quality, as_colour, buffer, size, row);
+  thread_local std::vector<std::uint8_t> row, bytes;
+  vector_destination destination{{}, &bytes, 0};
+  const bool ok = write_gray(info, failure, gray, quality, as_colour, destination, row);
   jpeg_destroy_compress(&info);
   std::string out;
-  if (ok) out.assign(reinterpret_cast<const char*>(buffer), size);
-  std::free(buffer);
+  if (ok) out.assign(reinterpret_cast<const char*>(bytes.data()), destination.written);
   if (!ok) {
     return core::fail(core::error_code::internal,
                       fmt::format("JPEG encoder failed: {}", failure.message));
