@@ -1,8 +1,9 @@
 // The entropy-coded data of a baseline JPEG checked as libjpeg decodes it (T.81 F.2.2:
 // the same codes, the same block ends, so the same MCU boundaries), keeping only what a
-// check needs: the code lengths and the sizes of the values to skip. A block's AC loop is
-// one table lookup per code: the lookup gives how many bits to drop (code + value), how
-// far the coefficient index moves and whether the coefficient is nonzero.
+// check needs: the code lengths and the sizes of the values to skip. A block's AC loop
+// looks up 12 bits at a time: the entry gives, for the one or two codes that begin there,
+// how many bits to drop (codes + values), how far the coefficient index moves and
+// whether a coefficient is nonzero.
 #include "imaging/jpeg_scan.hpp"
 
 #include <algorithm>
@@ -163,7 +164,7 @@ const decoder_table* derived_table(const huffman_spec& spec, bool dc, std::uint6
 }
 
 // Bits read most significant first from a buffer with at least 8 readable bytes past
-// its end (zeros), 57 or more bits buffered after each refill.
+// its end (zeros), 56 or more bits buffered after each refill.
 class bit_reader {
  public:
   explicit bit_reader(const std::uint8_t* data) : next_(data), begin_(data) {}
@@ -175,7 +176,6 @@ class bit_reader {
     next_ += (63 - available_) >> 3;
     available_ |= 56;
   }
-  [[nodiscard]] unsigned available() const { return available_; }
   [[nodiscard]] std::uint64_t peek(int n) const { return buffer_ >> (64 - n); }
   void drop(int n) {
     buffer_ <<= n;
@@ -278,8 +278,9 @@ struct component_state {
   const decoder_table* ac = nullptr;
   int h = 1, v = 1;                                         // blocks per MCU across and down
   std::uint64_t width_in_blocks = 0, height_in_blocks = 0;  // of the image, no padding
-  std::int32_t predictor = 0;
-  std::int32_t first_dc = 0;
+  // DC values wrap (a forged file can sum differences past any int); only equality matters.
+  std::uint32_t predictor = 0;
+  std::uint32_t first_dc = 0;
   bool seen = false;
 };
 
@@ -375,7 +376,7 @@ scan_outcome scan_entropy_coded_data(const jpeg_scan_layout& layout, std::string
             diff = value < (1 << (d.size - 1)) ? value - (1 << d.size) + 1 : value;
             bits.drop(d.size);
           }
-          s.predictor += diff;
+          s.predictor += static_cast<std::uint32_t>(diff);
           if (!s.seen) s.first_dc = s.predictor, s.seen = true;
           bool block_varies = s.predictor != s.first_dc;
           for (int k = 1; k < 64;) {
