@@ -57,10 +57,12 @@ struct image_digest {
 
 // Checks a whole PNG or JPEG as a full decode would, and hashes its content. PNG: every
 // chunk's CRC, the inflated data (with its Adler-32) and every row's filter; the hash is
-// of the decoded pixels. JPEG: every entropy-coded block is decoded (libjpeg's warnings,
-// e.g. a premature end, are errors, unlike OpenCV's decoder, which fills the missing
-// part with grey) at 1/8 scale, as the full inverse DCT cannot fail; the hash is of the
-// tables and entropy-coded data without APPn/COM metadata, which fix the pixels.
+// of the decoded pixels. JPEG: every Huffman code of every block is decoded (baseline
+// files by our own entropy scan, which also refuses missing or extra data; others by
+// libjpeg at 1/8 scale, its warnings, e.g. a premature end, being errors, unlike
+// OpenCV's decoder, which fills the missing part with grey), as the full inverse DCT
+// cannot fail; the hash is of the tables and entropy-coded data without APPn/COM
+// metadata, which fix the pixels.
 // `origin` names the file in errors.
 [[nodiscard]] core::result<image_digest> verify_image(std::string_view bytes,
                                                       std::string_view origin);
